@@ -100,7 +100,7 @@ def train(params: TrainParams, train_split: EncodedSplit, validation_split: Enco
 
         # Score the validation split with the same loss.
         logits = predict_logits(model, validation_split, params.batch_size * 4, params.max_tokens, device)
-        validation_labels = torch.from_numpy(np.asarray(validation_split.labels, dtype=np.int64))
+        validation_labels = torch.from_numpy(np.array(validation_split.labels, dtype=np.int64))
         validation_loss = criterion(torch.from_numpy(logits).to(device), validation_labels.to(device)).item()
         validation_f1 = f1_score(validation_labels.numpy(), logits.argmax(axis=1), average="macro", zero_division=0)
         record = EpochRecord(epoch, total_loss / seen, validation_loss, float(validation_f1))
