@@ -1,0 +1,110 @@
+"""Shared fixtures: the repository root, the real reviews, and writers for tiny CSVs and params."""
+
+import csv
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_REVIEWS = REPO_ROOT.parent / "shared" / "data" / "review_data.csv"
+HEADER = ["reviewId", "userName", "userImage", "content", "score", "thumbsUpCount",
+          "reviewCreatedVersion", "at", "replyContent", "repliedAt"]
+
+# Small, made-up reviews per score; enough words that a model can tell them apart.
+TINY_TEXTS = {
+    1: ["crashes every time I open it, useless", "terrible update, lost all my notes", "worst app, refund please",
+        "keeps freezing and support never answers", "cannot log in at all, awful"],
+    2: ["too many ads, barely usable", "sync is broken most days", "slow and buggy, disappointed",
+        "used to be good, now mostly annoying", "export fails half the time"],
+    3: ["it is okay, nothing special", "average app, some bugs", "fine for basic notes but limited",
+        "decent but the subscription is pricey", "works, though the layout is confusing"],
+    4: ["good app, a few small bugs", "really useful, wish it had dark mode", "nice templates, mostly smooth",
+        "solid app, export could be faster", "pretty good, recommend it"],
+    5: ["love it, perfect for my work", "excellent app, works flawlessly", "amazing templates, best app ever",
+        "great app, five stars", "fantastic, use it every day"],
+}
+
+
+def real_reviews_path() -> Path:
+    """Return the real reviews file; fail under CI=true when it is missing, skip otherwise."""
+    if REAL_REVIEWS.is_file():
+        return REAL_REVIEWS
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"real reviews not found at {REAL_REVIEWS}; CI must provide them")
+    pytest.skip(f"real reviews not found at {REAL_REVIEWS}")
+
+
+def write_reviews_csv(path: Path, rows: list[tuple[str, object]], header: list[str] = HEADER) -> Path:
+    """Write (content, score) pairs as a google-play-scraper shaped CSV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        for index, (content, score) in enumerate(rows):
+            values = {"reviewId": f"id-{index}", "userName": f"user {index}", "content": content, "score": score}
+            writer.writerow([values.get(column, "") for column in header])
+    return path
+
+
+def tiny_review_rows(copies: int = 4) -> list[tuple[str, int]]:
+    """Distinct reviews for every score: `copies` variants of each template text."""
+    rows = []
+    for score, texts in TINY_TEXTS.items():
+        for copy_number in range(copies):
+            for text in texts:
+                rows.append((f"{text} (variant {copy_number})", score))
+    return rows
+
+
+@pytest.fixture
+def tiny_reviews_csv(tmp_path: Path) -> Path:
+    return write_reviews_csv(tmp_path / "reviews.csv", tiny_review_rows())
+
+
+def load_params_file(path: Path) -> dict:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def write_params_file(path: Path, params: dict) -> None:
+    yaml = YAML()
+    yaml.default_flow_style = False
+    with open(path, "w", encoding="utf-8") as stream:
+        yaml.dump(params, stream)
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy the project's tracked files into `destination`, then `git init` and commit it."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    for name in tracked.decode().split("\0"):
+        if not name or not (REPO_ROOT / name).exists():
+            continue
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, target)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=destination, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=destination, check=True)
+    subprocess.run(git + ["commit", "-qm", "copy of the project"], cwd=destination, check=True)
+    return destination
+
+
+def run_in(directory: Path, *command: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run a command in `directory` with the virtual environment's tools first on PATH."""
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(os.sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    result = subprocess.run(list(command), cwd=directory, capture_output=True, text=True, env=environment,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed with {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A committed git copy of the project, ready for `dvc repro` and `dvc exp run`."""
+    return copy_project(tmp_path / "project")
