@@ -77,8 +77,9 @@ def write_params_file(path: Path, params: dict) -> None:
 
 
 def copy_project(destination: Path) -> Path:
-    """Copy the project's tracked files into `destination`, then `git init` and commit it."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, check=True, capture_output=True).stdout
+    """Copy the project's files (tracked, and untracked but not ignored) into `destination`, then commit."""
+    listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    tracked = subprocess.run(listing, cwd=REPO_ROOT, check=True, capture_output=True).stdout
     for name in tracked.decode().split("\0"):
         if not name or not (REPO_ROOT / name).exists():
             continue
