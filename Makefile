@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test report plots node-tools
+.PHONY: setup run test bench report plots node-tools
 
 setup: $(VENV)/.installed
 
@@ -18,8 +18,12 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	dvc repro
 
-test: setup
+test: setup node-tools
 	pytest
+
+# Earlier method vs this project, the pipeline and 100k/1M rows (about 15 minutes on 2 cores); writes bench/results.md.
+bench: setup
+	python bench/run.py $(BENCH_ARGS)
 
 # The metrics and params report against BASE (default main), written to pr_report.md.
 report: setup
