@@ -12,22 +12,30 @@ from review_lstm.errors import UserInputError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "predict": ("review_lstm.predict_command", "Predict the star score of reviews with the trained model."),
+    "report": ("review_lstm.report_command", "Write a Markdown report of metrics and params against a base revision."),
+    "plots": ("review_lstm.plots_page", "Render the DVC plots to an HTML page that works offline."),
+    "quality": ("review_lstm.quality_command", "Tabulate LSTM and linear reference test metrics over seeded splits."),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="review-lstm", description=__doc__.splitlines()[0])
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser; only the `selected` subcommand's module is imported, since some import torch."""
+    parser = argparse.ArgumentParser(prog="review-lstm", description="Predict, report on and evaluate the review star-score LSTM.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(subparser)
-        subparser.set_defaults(run=module.run)
+        if name == selected:
+            module = importlib.import_module(module_name)
+            module.add_arguments(subparser)
+            subparser.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    selected = next((argument for argument in arguments if argument in COMMANDS), None)
+    args = build_parser(selected).parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format=f"{args.command}: %(message)s", stream=sys.stderr)
     logging.getLogger("spacy").setLevel(logging.WARNING)
     try:
