@@ -218,6 +218,19 @@ def test_invalid_utf8_bytes_drop_their_rows(tmp_path):
     assert all(text.endswith(ACCENTED) for _, text in kept_reviews(tmp_path).values())
 
 
+def test_unread_column_invalid_bytes_kept(tmp_path):
+    rows = [(f"{text} {ACCENTED}", score) for text, score in tiny_review_rows()]
+    lines = export_lines(rows)
+    lines[5] = lines[5].replace("user 4", "user \x00")  # userName, which prepare does not read
+    raw = write_raw(tmp_path, "".join(lines).encode("utf-8").replace(b"\x00", b"\xff\xfe"))
+
+    report = run_prepare(tmp_path, raw)
+
+    assert report["input_format"]["encoding"] == "utf-8"
+    assert report["rows_dropped"] == 0
+    assert report["rows_kept"] == len(rows)
+
+
 # --- CSV quirks ------------------------------------------------------------------------------------------------
 
 
@@ -275,6 +288,19 @@ def test_csv_quirk_is_read_or_counted(tmp_path, build, drops, expected_rows, kep
     for row, review in expected_rows.items():
         assert kept[row] == review
     assert len(kept) == report["rows_kept"] == len(tiny_review_rows()) + kept_change
+
+
+def test_excel_sep_line_shifts_lines_not_rows(tmp_path):
+    lines = export_lines(tiny_review_rows(), delimiter=";")
+    lines.insert(1, "id-x;user x;;too many fields;5;0;;;;;extra;more\n")
+    raw = write_raw(tmp_path, "sep=;\n" + "".join(lines))
+
+    report = run_prepare(tmp_path, raw)
+
+    details = report["dropped_by_reason"]["too_many_fields"]
+    assert details["first_rows"] == [2]
+    assert details["first_lines"] == [3]
+    assert report["rows_kept"] == len(tiny_review_rows())
 
 
 def test_stray_quote_reports_its_lines(tmp_path, caplog):

@@ -1,9 +1,14 @@
 """Multi-process training: batch sharding, launch checks, and torchrun with 2 CPU processes (gloo)."""
 
 import json
+import logging
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,7 @@ from conftest import REPO_ROOT, copy_project, load_params_file, run_in, write_pa
 
 from review_lstm import distributed
 from review_lstm.batches import make_batch, training_batches
+from review_lstm.checkpoints import resume_checkpoint
 from review_lstm.encoded import EncodedSplitWriter
 from review_lstm.errors import UserInputError
 from review_lstm.params import parse_section
@@ -188,6 +194,99 @@ def test_only_rank_zero_writes_outputs(single_process_result, tmp_path, loopback
         assert sorted(epoch_indices[0] + epoch_indices[1]) == list(range(TRAIN_REVIEWS)), epoch
 
 
+def child_processes(parent: int) -> list[int]:
+    """Return the IDs of the processes whose parent is `parent`, read from /proc."""
+    children = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process exited meanwhile
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(stat_file.parent.name))
+    return children
+
+
+def is_running(pid: int) -> bool:
+    """Return False once the process has exited, also while it waits as a zombie to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG exists on Linux only")
+def test_sigkill_of_torchrun_stops_workers(tmp_path, loopback_only):
+    # So many epochs that workers that survive the kill are still training when the wait below ends.
+    project = make_project(tmp_path / "project", processes=2, epochs=5000, resume=True)
+    checkpoint = project / ".checkpoints" / "train.pt"
+    log_path = tmp_path / "train.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        # The stage's process becomes torchrun, the parent of both training processes.
+        torchrun = subprocess.Popen([sys.executable, "stages/train.py"], cwd=project, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    workers = []
+    try:
+        started = wait_until(lambda: checkpoint.exists() or torchrun.poll() is not None, timeout=600)
+        assert started, f"no epoch finished in 600 s:\n{log_path.read_text()[-3000:]}"
+        assert torchrun.poll() is None, f"train ended before the kill:\n{log_path.read_text()[-3000:]}"
+        workers = child_processes(torchrun.pid)
+        assert len(workers) == 2, f"torchrun has child processes {workers}, expected 2 training processes"
+
+        torchrun.kill()
+        torchrun.wait()
+        stopped = wait_until(lambda: not any(is_running(pid) for pid in workers), timeout=120)
+
+        log = log_path.read_text()
+        assert stopped, f"training processes {[pid for pid in workers if is_running(pid)]} still run 120 s " \
+                        f"after torchrun was killed:\n{log[-3000:]}"
+        assert "interrupted by SIGTERM" in log, log[-3000:]
+        assert not (project / "models" / "model.pt").exists()
+    finally:
+        if torchrun.poll() is None:
+            torchrun.kill()
+            torchrun.wait()
+        for pid in workers:
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG exists on Linux only")
+def test_worker_stops_if_torchrun_gone():
+    script = ("import logging; logging.basicConfig(); "
+              "from review_lstm import distributed; distributed.stop_with_parent(); print('still running')")
+    # A process ID that is not the parent of the Python process below, as after torchrun exited.
+    environment = {**os.environ, distributed.TORCHRUN_PID_VARIABLE: str(os.getpid() + 1_000_000)}
+
+    result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+                            timeout=120)
+
+    assert result.returncode == -signal.SIGTERM, result.stderr
+    assert "still running" not in result.stdout
+    assert "has exited; stopping this training process" in result.stderr
+
+
+def test_worker_runs_while_torchrun_lives():
+    script = "from review_lstm import distributed; distributed.stop_with_parent(); print('still running')"
+    environment = {**os.environ, distributed.TORCHRUN_PID_VARIABLE: str(os.getpid())}
+
+    result = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+                            timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "still running\n"
+
+
 def train_params(**values):
     defaults = load_params_file(REPO_ROOT / "params.yaml")["train"]
     return parse_section("train", {**defaults, **TRAIN_OVERRIDES, **values})
@@ -210,6 +309,30 @@ def test_launch_rejects_process_count_mismatch(torchrun_environment):
     assert "'train.processes' is 1" in message
     assert "torchrun started 2 processes" in message
     assert "--nproc-per-node=1" in message
+
+
+def test_resume_off_across_machines(monkeypatch, tmp_path, caplog):
+    for name, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1"}.items():
+        monkeypatch.setenv(name, value)
+    old = tmp_path / "train.pt"
+    old.write_bytes(b"from an interrupted run")
+
+    with caplog.at_level(logging.WARNING, logger="review_lstm.checkpoints"):
+        checkpoint = resume_checkpoint(train_params(resume=True), tmp_path, path=old)
+
+    assert checkpoint is None
+    assert old.exists()
+    assert "'train.resume' is ignored because training spans several machines (2 processes, 1 on this one)" \
+        in caplog.text
+
+
+def test_resume_on_within_one_machine(torchrun_environment, tmp_path):
+    write_features(tmp_path)
+
+    checkpoint = resume_checkpoint(train_params(resume=True), tmp_path / "data" / "features",
+                                   path=tmp_path / "train.pt")
+
+    assert checkpoint is not None
 
 
 def test_launch_rejects_batch_smaller_than_processes(torchrun_environment):

@@ -3,14 +3,15 @@
 import csv
 import io
 import json
+import signal
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import (REPO_ROOT, TINY_TEXTS, load_params_file, real_reviews_path, run_in, tiny_review_rows,
-                      write_params_file, write_reviews_csv)
+from conftest import (HEADER, REPO_ROOT, TINY_TEXTS, load_params_file, real_reviews_path, run_in,
+                      tiny_review_rows, write_params_file, write_reviews_csv)
 
 from review_lstm import predict_command
 from review_lstm.cli import main
@@ -27,6 +28,8 @@ from review_lstm.text import TextNormalizer
 from review_lstm.vocab import EMPTY_ID, Vocabulary
 
 PROBABILITY_COLUMNS = [f"probability_{score}" for score in range(1, 6)]
+# Accented words that Windows-1252 can encode, so each encoding below can write them.
+ACCENTED = "café crème, très bien"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +62,17 @@ def predict_cli(tiny_model, *arguments: str) -> int:
 
 def read_csv_output(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def export_text(rows: list[tuple[str, object]], delimiter: str = ",") -> str:
+    """Return a google-play-scraper shaped CSV of (content, score) rows, with accented reviewIds."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(HEADER)
+    for index, (content, score) in enumerate(rows):
+        values = {"reviewId": f"id-{index}-é", "userName": f"user {index}", "content": content, "score": score}
+        writer.writerow([values.get(column, "") for column in HEADER])
+    return buffer.getvalue()
 
 
 # The API.
@@ -255,6 +269,78 @@ def test_cli_csv_semicolons_and_windows_1252(tiny_model, tmp_path, capsys):
     assert [line["row"] for line in lines] == ["2"]
 
 
+ACCENTED_ROWS = [(f"{text} {ACCENTED}", score) for text, score in tiny_review_rows(copies=1)]
+
+CSV_ENCODINGS = [
+    pytest.param(lambda: export_text(ACCENTED_ROWS).encode("cp1252"), id="Windows-1252"),
+    pytest.param(lambda: export_text(ACCENTED_ROWS).encode("utf-16"), id="UTF-16 with BOM"),
+    pytest.param(lambda: export_text(ACCENTED_ROWS).encode("utf-16-le"), id="UTF-16-LE without BOM"),
+    pytest.param(lambda: ("sep=;\n" + export_text(ACCENTED_ROWS, delimiter=";")).encode("utf-8"),
+                 id="semicolons after Excel sep line"),
+]
+
+
+@pytest.mark.parametrize("build", CSV_ENCODINGS)
+def test_cli_csv_reads_pipeline_formats(tiny_model, tmp_path, build):
+    input_path = tmp_path / "reviews.csv"
+    input_path.write_bytes(build())
+    output_path = tmp_path / "predictions.csv"
+
+    status = predict_cli(tiny_model, "--input", str(input_path), "--output", str(output_path))
+
+    lines = read_csv_output(output_path.read_text(encoding="utf-8"))
+    assert status == 0
+    assert len(lines) == len(ACCENTED_ROWS)
+    assert [int(line["row"]) for line in lines] == list(range(2, len(ACCENTED_ROWS) + 2))
+    assert [line["reviewId"] for line in lines] == [f"id-{index}-é" for index in range(len(ACCENTED_ROWS))]
+
+
+def test_cli_csv_counts_ragged_row(tiny_model, tmp_path, caplog):
+    lines = export_text([("love it", 5), ("awful", 1)]).splitlines(keepends=True)
+    lines.insert(2, "id-x,user x,,too many fields,5,0,,,,,extra,more\n")  # row 3
+    input_path = tmp_path / "reviews.csv"
+    input_path.write_text("".join(lines), encoding="utf-8")
+    output_path = tmp_path / "predictions.csv"
+
+    status = predict_cli(tiny_model, "--input", str(input_path), "--output", str(output_path))
+
+    lines = read_csv_output(output_path.read_text(encoding="utf-8"))
+    assert status == 0
+    assert [line["row"] for line in lines] == ["2", "4"]
+    assert "skipped 1 rows because the row has more fields than the header (rows 3)" in caplog.text
+
+
+def test_cli_csv_counts_invalid_bytes(tiny_model, tmp_path, caplog):
+    # Invalid bytes in the first review's text, row 2.
+    text = export_text(ACCENTED_ROWS).replace("(variant 0) café", "(variant 0) \x00café", 1)
+    input_path = tmp_path / "reviews.csv"
+    input_path.write_bytes(text.encode("utf-8").replace(b"\x00", b"\xff\xfe"))
+    output_path = tmp_path / "predictions.csv"
+
+    status = predict_cli(tiny_model, "--input", str(input_path), "--output", str(output_path))
+
+    lines = read_csv_output(output_path.read_text(encoding="utf-8"))
+    assert status == 0
+    assert [int(line["row"]) for line in lines] == list(range(3, len(ACCENTED_ROWS) + 2))
+    assert "skipped 1 rows because the text, score or reviewId contains bytes that are not valid UTF-8 " \
+           "(rows 2)" in caplog.text
+
+
+def test_csv_reviews_report_fraction_read(tmp_path):
+    # About 70 KB, so the file is read in several blocks of 8 KiB.
+    input_path = write_reviews_csv(tmp_path / "reviews.csv", tiny_review_rows(copies=40))
+    reviews = predict_command.CsvReviews(input_path, "content")
+
+    before = reviews.fraction_read()
+    during = [reviews.fraction_read() for _ in reviews]
+    after = reviews.fraction_read()
+
+    assert before == 0.0
+    assert during == sorted(during)
+    assert 0 < during[0] < 1
+    assert after == 1.0
+
+
 def test_cli_csv_chunks_keep_order(tiny_model, tmp_path, capsys, monkeypatch):
     rows = tiny_review_rows(copies=1)
     input_path = write_reviews_csv(tmp_path / "new.csv", rows)
@@ -310,8 +396,8 @@ def test_cli_missing_text_column(tiny_model, tmp_path, caplog):
     status = predict_cli(tiny_model, "--input", str(input_path), "--text-column", "review")
 
     assert status == 1
-    assert "missing text column 'review'" in caplog.text
-    assert "--text-column" in caplog.text
+    assert "missing column 'review' (--text-column)" in caplog.text
+    assert "pass --text-column NAME" in caplog.text
 
 
 def test_cli_missing_input_file(tiny_model, tmp_path, caplog):
@@ -350,6 +436,21 @@ def test_cli_keeps_old_output_when_nothing_to_score(tiny_model, tmp_path):
 
     assert status == 1
     assert output_path.read_text(encoding="utf-8") == "previous\n"
+
+
+def test_cli_sigterm_prints_one_line(tiny_model, monkeypatch, caplog):
+    handler_before = signal.getsignal(signal.SIGTERM)
+
+    def stop(args):
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(predict_command, "run", stop)
+    status = predict_cli(tiny_model, "love it")
+
+    assert status == 143
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == [
+        "interrupted by SIGTERM"]
+    assert signal.getsignal(signal.SIGTERM) is handler_before
 
 
 # Progress on a terminal.

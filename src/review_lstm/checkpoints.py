@@ -9,13 +9,15 @@ A checkpoint is restored only when its fingerprint matches the current run: the
 train params (except `resume`), the encoded features and the source of every
 `review_lstm` module that the process has imported. Otherwise, or when the file is
 unreadable, training starts from epoch 1. The stage deletes the checkpoint once
-`models/model.pt` is written.
+`models/model.pt` is written. When training spans several machines, resuming is
+switched off (see `resume_checkpoint`).
 """
 
 import copy
 import hashlib
 import json
 import logging
+import os
 import random
 import sys
 from dataclasses import asdict, dataclass
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from review_lstm import distributed
 from review_lstm.files import TEMPORARY_SUFFIX, atomic_path
 from review_lstm.params import TrainParams, as_dict
 from review_lstm.training import EpochRecord, TrainResult, log_epoch
@@ -75,10 +78,22 @@ def resume_checkpoint(params: TrainParams, features_dir: Path, writable: bool = 
     """Return this run's resume checkpoint when 'train.resume' is true; otherwise delete any old one.
 
     `writable` is False in the training processes that must not write files (all but rank 0).
+    Returns None, keeping any old checkpoint, when training spans several machines.
     """
     if not params.resume:
         if writable:
             path.unlink(missing_ok=True)
+        return None
+    if distributed.spans_several_machines():
+        # Only rank 0 writes the checkpoint, so only its machine has one. Ranks elsewhere would
+        # start from epoch 1 while rank 0 continues, so they would run different numbers of steps
+        # and hang in a collective operation. Switching resume off is simpler than sending rank 0's
+        # checkpoint to every rank, and several machines need a torchrun started by hand anyway.
+        if writable:
+            logger.warning("'train.resume' is ignored because training spans several machines (%s processes, "
+                           "%s on this one) and only rank 0's machine has the resume checkpoint. Training starts "
+                           "from epoch 1 and saves no resume checkpoint.",
+                           os.environ["WORLD_SIZE"], os.environ["LOCAL_WORLD_SIZE"])
         return None
     return ResumeCheckpoint(path, fingerprint(params, features_dir), writable)
 

@@ -4,11 +4,15 @@ A subcommand module provides `add_arguments(parser)` and `run(args) -> int`.
 """
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import threading
+from typing import Iterator
 
-from review_lstm.errors import UserInputError
+from review_lstm.errors import StopRequested, UserInputError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,14 +42,39 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(selected).parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format=f"{args.command}: %(message)s", stream=sys.stderr)
     logging.getLogger("spacy").setLevel(logging.WARNING)
+    logger = logging.getLogger(args.command)
     try:
-        return args.run(args)
+        with _sigterm_raises_stop_requested():
+            return args.run(args)
     except UserInputError as error:
-        logging.getLogger(args.command).error("error: %s", error)
+        logger.error("error: %s", error)
         return 1
+    except StopRequested as error:
+        logger.error("interrupted by %s", error.signal_name)
+        return 143
     except KeyboardInterrupt:
-        logging.getLogger(args.command).error("interrupted")
+        logger.error("interrupted by Ctrl-C (SIGINT)")
         return 130
+
+
+@contextlib.contextmanager
+def _sigterm_raises_stop_requested() -> Iterator[None]:
+    """Turn SIGTERM into StopRequested for the block, as stage scripts do, then restore the old handler.
+
+    Python accepts signal handlers only in the main thread, so elsewhere SIGTERM keeps its handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_stop_requested)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _raise_stop_requested(signal_number: int, frame) -> None:
+    raise StopRequested(signal.Signals(signal_number).name)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Reading review exports: encoding, delimiter, header and per-row validation.
 
-Rows stream through `iter_reviews` one at a time, so files of any size are read in
-bounded memory. Every rejected row is counted by reason in a `DropLog`. Kept rows
+Rows stream through `CsvRecords` one at a time, so files of any size are read in
+bounded memory. `iter_reviews` turns its records into reviews with a score for the
+pipeline; `review-lstm predict` reads texts without a score from the same records.
+Every rejected row is counted by reason in a `DropLog`. Kept rows
 that deserve a look (control characters, very long text, likely mojibake) are
 counted in a `FlagLog`. Row numbers are the rows a spreadsheet shows: the header is
 row 1 when it is the first line, and a quoted field with line breaks stays in one row.
@@ -19,7 +21,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence, TextIO
 
 from review_lstm.errors import UserInputError
 
@@ -60,7 +62,7 @@ DROP_REASONS = {
     "too_few_fields": "row has fewer fields than the header",
     "unbalanced_quote": "row spans several lines and its field count does not match the header; "
                         "a stray double quote probably merged it with the rows after it",
-    "invalid_bytes": "text or score contains bytes that are not valid UTF-8",
+    "invalid_bytes": "text, score or reviewId contains bytes that are not valid UTF-8",
     "missing_score": "score is empty or NaN",
     "score_not_a_number": "score is not a number",
     "score_not_whole": "score is not a whole number",
@@ -146,7 +148,34 @@ class CsvFormat:
 
 
 @dataclass(frozen=True)
-class _Record:
+class Column:
+    """A header column to read, and how the user names another one.
+
+    A required column needs `setting` and `how_to_change`, which the missing-column message quotes.
+    """
+
+    name: str
+    setting: str = ""  # the option that names the column, e.g. "data.text_column" or "--text-column"
+    how_to_change: str = ""  # completes "if your export uses another name, ...", e.g. "pass --text-column NAME"
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Record:
+    """A data row that passed the checks shared by every reader, with the values of the columns read.
+
+    The row is not blank, its field count matches the header, and none of the columns
+    read contains invalid bytes.
+    """
+
+    row: int
+    first_line: int
+    last_line: int
+    values: dict[str, str]  # by Column.name; a missing optional column has no entry
+
+
+@dataclass(frozen=True)
+class _ParsedRow:
     row: int
     first_line: int
     last_line: int
@@ -231,8 +260,8 @@ def _detect_utf8_or_cp1252(path: Path, has_bom: bool) -> tuple[str, str]:
     line = _line_of_offset(path, offset)
     # Real UTF-8 text with a few damaged bytes has more valid multi-byte characters than invalid bytes.
     if has_bom or valid_non_ascii > invalid_bytes:
-        logger.warning("%s: %d bytes are not valid UTF-8 (the first at line %d); rows with such a byte in the text "
-                       "or score are dropped.", path, invalid_bytes, line)
+        logger.warning("%s: %d bytes are not valid UTF-8 (the first at line %d); rows with such a byte in the text, "
+                       "score or reviewId are dropped.", path, invalid_bytes, line)
         return encoding, "surrogateescape"
     if _first_invalid_offset(path, "cp1252") is None:
         logger.warning("%s: not valid UTF-8 (first invalid byte at line %d); reading it as Windows-1252 "
@@ -331,30 +360,99 @@ def iter_reviews(path: str | Path, text_column: str, label_column: str, drops: D
     Kept rows that deserve a look are counted in `flags`. Duplicates are not removed
     here; `prepare` does that, since prediction keeps them.
     """
-    path = Path(path)
-    check_input_file(path)
-    csv_format = csv_format or detect_format(path)
     flags = flags if flags is not None else FlagLog()
-    csv.field_size_limit(sys.maxsize)
-    line_offset = 1 if csv_format.has_separator_line else 0
+    columns = [_params_column(text_column, "data.text_column"), _params_column(label_column, "data.label_column")]
+    for record in CsvRecords(path, columns, drops, csv_format):
+        review = _review_from(record, text_column, label_column, drops, flags)
+        if review is not None:
+            yield review
 
-    with open(path, encoding=csv_format.encoding, errors=csv_format.errors, newline="") as stream:
-        if csv_format.has_separator_line:
+
+def _params_column(name: str, param: str) -> Column:
+    return Column(name, param, f"set '{param}' in params.yaml (or run `dvc exp run -S {param}=NAME`)")
+
+
+class CsvRecords:
+    """The data rows of a CSV export that pass the checks shared by every reader, in file order.
+
+    Creating it checks the file, detects its format and reads the header, so a missing
+    column fails before any row is read. Each iteration reads the file from the start,
+    counts every rejected row by reason in `drops`, and raises UserInputError when the
+    file has no data row.
+    """
+
+    def __init__(self, path: str | Path, columns: Sequence[Column], drops: DropLog,
+                 csv_format: CsvFormat | None = None):
+        self.path = Path(path)
+        check_input_file(self.path)
+        self.format = csv_format or detect_format(self.path)
+        self.drops = drops
+        self._stream: TextIO | None = None
+        csv.field_size_limit(sys.maxsize)
+
+        with self._open() as stream:
+            header, self._header_row = _read_header(csv.reader(stream, delimiter=self.format.delimiter), self.path)
+        self._header_width = len(header)
+        self._indices: dict[str, int] = {}
+        for column in columns:
+            index = _column_index(header, column, self.path, self.format)
+            if index is not None:
+                self._indices[column.name] = index
+
+    def has_column(self, name: str) -> bool:
+        """Return True if the header contains the column requested as `name`."""
+        return name in self._indices
+
+    def fraction_read(self) -> float:
+        """Return the share of the file's bytes read so far, read-ahead buffers included."""
+        if self._stream is None:
+            return 0.0
+        if self._stream.closed:
+            return 1.0
+        return self._stream.buffer.tell() / max(1, self.path.stat().st_size)
+
+    def __iter__(self) -> Iterator[Record]:
+        line_offset = 1 if self.format.has_separator_line else 0
+        rows = 0
+        with self._open() as self._stream:
+            reader = csv.reader(self._stream, delimiter=self.format.delimiter)
+            _read_header(reader, self.path)  # skipped here, since __init__ has checked it
+            for parsed in _read_rows(reader, self.path, self._header_row, line_offset):
+                rows += 1
+                record = self._check(parsed)
+                if record is not None:
+                    yield record
+
+        if rows == 0:
+            raise UserInputError(f"{self.path}: has a header row but no review rows; export the reviews again.")
+
+    def _open(self) -> TextIO:
+        """Open the file as text, past Excel's "sep=" line when it has one."""
+        stream = open(self.path, encoding=self.format.encoding, errors=self.format.errors, newline="")
+        if self.format.has_separator_line:
             stream.readline()
-        reader = csv.reader(stream, delimiter=csv_format.delimiter)
-        header, header_row = _read_header(reader, path)
-        text_index = _column_index(header, text_column, "data.text_column", path, csv_format)
-        score_index = _column_index(header, label_column, "data.label_column", path, csv_format)
+        return stream
 
-        records = 0
-        for record in _read_records(reader, path, header_row, line_offset):
-            records += 1
-            review = _validate_record(record, len(header), text_index, score_index, drops, flags)
-            if review is not None:
-                yield review
+    def _check(self, parsed: _ParsedRow) -> Record | None:
+        """Return the row's record, or None after counting why it was dropped."""
+        if not any(value.strip() for value in parsed.fields):
+            self.drops.add("empty_row", parsed.row, parsed.first_line)
+            return None
+        problem = _field_count_problem(parsed, self._header_width)
+        if problem:
+            self.drops.add(problem, parsed.row, parsed.first_line)
+            if problem == "unbalanced_quote" and self.drops.counts[problem] <= self.drops.examples_per_reason:
+                logger.warning("row %d (lines %d-%d): %d fields instead of %d; a stray double quote probably merged "
+                               "%d lines into one field. Fix the quote and run again to keep those reviews.",
+                               parsed.row, parsed.first_line, parsed.last_line, len(parsed.fields),
+                               self._header_width, parsed.last_line - parsed.first_line + 1)
+            return None
 
-    if records == 0:
-        raise UserInputError(f"{path}: has a header row but no review rows; export the reviews again.")
+        values = {name: parsed.fields[index] for name, index in self._indices.items()}
+        if any(contains_invalid_bytes(value) for value in values.values()):
+            self.drops.add("invalid_bytes", parsed.row, parsed.first_line)
+            return None
+        return Record(parsed.row, parsed.first_line, parsed.last_line, values)
 
 
 def _read_header(reader: Iterator[list[str]], path: Path) -> tuple[list[str], int]:
@@ -373,7 +471,7 @@ def _read_header(reader: Iterator[list[str]], path: Path) -> tuple[list[str], in
             return [_printable(name.strip().lstrip("\ufeff")) for name in fields], row
 
 
-def _read_records(reader, path: Path, header_row: int, line_offset: int) -> Iterator[_Record]:
+def _read_rows(reader, path: Path, header_row: int, line_offset: int) -> Iterator[_ParsedRow]:
     row = header_row
     while True:
         first_line = reader.line_num + 1 + line_offset
@@ -385,52 +483,40 @@ def _read_records(reader, path: Path, header_row: int, line_offset: int) -> Iter
             raise UserInputError(f"{path}: cannot parse the CSV at line {reader.line_num + line_offset}: {error}. "
                                  f"Fix that line or export the file again.") from None
         row += 1
-        yield _Record(row, first_line, reader.line_num + line_offset, fields)
+        yield _ParsedRow(row, first_line, reader.line_num + line_offset, fields)
 
 
-def _column_index(header: list[str], column: str, param: str, path: Path, csv_format: CsvFormat) -> int:
-    matches = [index for index, name in enumerate(header) if name == column]
+def _column_index(header: list[str], column: Column, path: Path, csv_format: CsvFormat) -> int | None:
+    """Return the column's index in the header, or None for a missing optional column."""
+    matches = [index for index, name in enumerate(header) if name == column.name]
     if not matches:
-        matches = [index for index, name in enumerate(header) if name.casefold() == column.casefold()]
+        matches = [index for index, name in enumerate(header) if name.casefold() == column.name.casefold()]
         if len(matches) == 1:
-            logger.info("%s: using column '%s' for %s '%s'", path, header[matches[0]], param, column)
+            logger.info("%s: using column '%s' for %s '%s'", path, header[matches[0]], column.setting or "column",
+                        column.name)
     if len(matches) > 1:
         positions = ", ".join(str(index + 1) for index in matches)
-        raise UserInputError(f"{path}: column '{column}' ({param}) appears {len(matches)} times in the header "
+        setting = f" ({column.setting})" if column.setting else ""
+        raise UserInputError(f"{path}: column '{column.name}'{setting} appears {len(matches)} times in the header "
                              f"(columns {positions}); rename or remove the extra ones.")
     if matches:
         return matches[0]
+    if not column.required:
+        return None
 
     found = ", ".join(f"'{name[:40]}'" for name in header[:30]) + (", ..." if len(header) > 30 else "")
-    close = difflib.get_close_matches(column, header, n=1)
+    close = difflib.get_close_matches(column.name, header, n=1)
     suggestion = f" Did you mean '{close[0]}'?" if close else ""
-    raise UserInputError(f"{path}: missing column '{column}' ({param}). Columns found in the first row, "
-                         f"read as {csv_format.describe()}: {found}.{suggestion} The first row must name the "
-                         f"columns; if your export uses another name, set '{param}' in params.yaml "
-                         f"(or run `dvc exp run -S {param}=NAME`).")
+    raise UserInputError(f"{path}: missing column '{column.name}' ({column.setting}). Columns found in the first "
+                         f"row, read as {csv_format.describe()}: {found}.{suggestion} The first row must name the "
+                         f"columns; if your export uses another name, {column.how_to_change}.")
 
 
-def _validate_record(record: _Record, header_width: int, text_index: int, score_index: int, drops: DropLog,
-                     flags: FlagLog) -> Review | None:
+def _review_from(record: Record, text_column: str, label_column: str, drops: DropLog,
+                 flags: FlagLog) -> Review | None:
     """Return the record's review, or None after counting why it was dropped."""
-    if not any(value.strip() for value in record.fields):
-        drops.add("empty_row", record.row, record.first_line)
-        return None
-    problem = _field_count_problem(record, header_width)
-    if problem:
-        drops.add(problem, record.row, record.first_line)
-        if problem == "unbalanced_quote" and drops.counts[problem] <= drops.examples_per_reason:
-            logger.warning("row %d (lines %d-%d): %d fields instead of %d; a stray double quote probably merged "
-                           "%d lines into one field. Fix the quote and run again to keep those reviews.",
-                           record.row, record.first_line, record.last_line, len(record.fields), header_width,
-                           record.last_line - record.first_line + 1)
-        return None
-
-    raw_text, raw_score = record.fields[text_index], record.fields[score_index]
-    if contains_invalid_bytes(raw_text) or contains_invalid_bytes(raw_score):
-        drops.add("invalid_bytes", record.row, record.first_line)
-        return None
-    score, reason = parse_score(raw_score)
+    raw_text = record.values[text_column]
+    score, reason = parse_score(record.values[label_column])
     if reason:
         drops.add(reason, record.row, record.first_line)
         return None
@@ -443,18 +529,18 @@ def _validate_record(record: _Record, header_width: int, text_index: int, score_
     return Review(row=record.row, text=text, score=score, line=record.first_line)
 
 
-def _field_count_problem(record: _Record, header_width: int) -> str | None:
-    extra = len(record.fields) - header_width
+def _field_count_problem(parsed: _ParsedRow, header_width: int) -> str | None:
+    extra = len(parsed.fields) - header_width
     if extra == 0:
         return None
-    if record.last_line > record.first_line:
+    if parsed.last_line > parsed.first_line:
         return "unbalanced_quote"
-    if extra > 0 and not any(value.strip() for value in record.fields[header_width:]):
+    if extra > 0 and not any(value.strip() for value in parsed.fields[header_width:]):
         return None  # trailing delimiters add empty fields; the columns still line up
     return "too_many_fields" if extra > 0 else "too_few_fields"
 
 
-def _flag_text(raw_text: str, text: str, record: _Record, flags: FlagLog) -> None:
+def _flag_text(raw_text: str, text: str, record: Record, flags: FlagLog) -> None:
     if _CONTROL_CHARACTERS.search(raw_text):
         flags.add("control_characters", record.row, record.first_line)
     if len(text) > LONG_TEXT_CHARACTERS:

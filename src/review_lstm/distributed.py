@@ -8,8 +8,10 @@ stopping. Outside torchrun, every helper here behaves as a single process (rank 
 """
 
 import contextlib
+import ctypes
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -27,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Set by torchrun in every process it starts.
 TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")
+# Set by exec_torchrun: the process ID of torchrun, which is the parent of every training process.
+TORCHRUN_PID_VARIABLE = "REVIEW_LSTM_TORCHRUN_PID"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def launched_by_torchrun() -> bool:
@@ -41,6 +46,11 @@ def rank() -> int:
 def world_size() -> int:
     """Return the number of training processes on all machines, 1 outside a process group."""
     return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def spans_several_machines() -> bool:
+    """Return True when torchrun's processes run on more than one machine (WORLD_SIZE > LOCAL_WORLD_SIZE)."""
+    return launched_by_torchrun() and int(os.environ["WORLD_SIZE"]) > int(os.environ["LOCAL_WORLD_SIZE"])
 
 
 def is_main_process() -> bool:
@@ -71,6 +81,8 @@ def exec_torchrun(script: Path, processes: int) -> None:
     environment = dict(os.environ)
     # Without it, torchrun sets OMP_NUM_THREADS=1 and prints a warning.
     environment.setdefault("OMP_NUM_THREADS", str(cpu_cores_per_process(processes)))
+    # execve keeps the process ID, so this is torchrun's.
+    environment[TORCHRUN_PID_VARIABLE] = str(os.getpid())
     logger.info("starting %d training processes with torchrun: %s", processes, " ".join(command))
     os.execve(sys.executable, command, environment)
 
@@ -102,6 +114,7 @@ def process_group(params: TrainParams, device: torch.device) -> Iterator[torch.d
         yield device
         return
 
+    stop_with_parent()
     check_launch(params)
     if device.type == "cuda" and params.processes > torch.cuda.device_count():
         raise UserInputError(f"params.yaml: 'train.processes' is {params.processes} but PyTorch sees "
@@ -121,6 +134,32 @@ def process_group(params: TrainParams, device: torch.device) -> Iterator[torch.d
         yield device
     finally:
         dist.destroy_process_group()
+
+
+def stop_with_parent() -> None:
+    """Make Linux send SIGTERM to this training process when torchrun, its parent, exits.
+
+    torchrun starts each training process in a session of its own, so a SIGKILL of
+    torchrun or of the stage's process group does not reach them, and they would go on
+    and write the outputs. The kernel sends the signal when the thread that started this
+    process exits, and torchrun (torch 2.13) starts them from its main thread. torchrun
+    may have exited before this call, so the parent's process ID is checked right after.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    # prctl takes unsigned long arguments after the option.
+    arguments = [ctypes.c_ulong(value) for value in (signal.SIGTERM, 0, 0, 0)]
+    if libc.prctl(_PR_SET_PDEATHSIG, *arguments) != 0:
+        logger.warning("prctl(PR_SET_PDEATHSIG) failed (%s); this training process will not stop if torchrun is "
+                       "killed", os.strerror(ctypes.get_errno()))
+        return
+    # NOTE: only exec_torchrun records torchrun's process ID. Under a torchrun started by hand,
+    # a process whose torchrun died before the prctl call is not stopped here.
+    torchrun_pid = os.environ.get(TORCHRUN_PID_VARIABLE)
+    if torchrun_pid is not None and os.getppid() != int(torchrun_pid):
+        logger.error("torchrun (process %s) has exited; stopping this training process", torchrun_pid)
+        signal.raise_signal(signal.SIGTERM)
 
 
 def wrap_model(model: nn.Module, device: torch.device, seed: int) -> nn.Module:

@@ -3,13 +3,14 @@
 Input is read, scored and written in chunks of CHUNK_REVIEWS reviews. NOTE: memory
 still grows with the number of distinct tokens seen, because spaCy's string store and
 the normaliser's token cache keep every one. Empty texts are skipped: they get no output line, and a warning gives their
-count and first row numbers. For a CSV, each output line carries the row number
-(header = row 1) and the reviewId, if the file has that column.
+count and first row numbers. A CSV is read by the pipeline's reader (`data.CsvRecords`),
+so its rows are skipped and reported for the same reasons as in `prepare`, except the
+score checks. Each output line carries the row number (header = row 1) and the
+reviewId, if the file has that column.
 """
 
 import argparse
 import csv
-import io
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import IO, Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from review_lstm.data import SCORES, DropLog, clean_text, detect_format
+from review_lstm.data import SCORES, Column, CsvRecords, DropLog, clean_text
 from review_lstm.errors import UserInputError
 from review_lstm.files import atomic_open
 from review_lstm.params import DEFAULT_PARAMS_FILE, load_section
@@ -168,88 +169,42 @@ def _text_reviews(texts: Iterable[str], numbered_as: str) -> Iterator[Review]:
 
 
 class CsvReviews:
-    """The reviews of a CSV export, read row by row with the pipeline's encoding and delimiter detection.
+    """The reviews of a CSV export, read row by row with the pipeline's reader and its checks.
 
     The header is checked when the object is made, so a wrong column fails before the model loads.
     """
 
     def __init__(self, path: Path, text_column: str):
         self.path = path
-        self.format = detect_format(path)
+        self.text_column = text_column
         self.drops = DropLog()
-        self._binary: IO[bytes] | None = None
-
-        with open(path, encoding=self.format.encoding, newline="") as stream:
-            header = _read_header(csv.reader(stream, delimiter=self.format.delimiter), path)
-        if text_column not in header:
-            raise UserInputError(f"{path}: missing text column '{text_column}'. Columns found: "
-                                 f"{', '.join(header) or '(none)'}. Pass --text-column NAME.")
-        self.field_count = len(header)
-        self.text_index = header.index(text_column)
-        self.id_index = header.index(REVIEW_ID_COLUMN) if REVIEW_ID_COLUMN in header else None
-        self.identity_columns = ["row"] + ([REVIEW_ID_COLUMN] if self.id_index is not None else [])
+        columns = [Column(text_column, "--text-column", "pass --text-column NAME"),
+                   Column(REVIEW_ID_COLUMN, required=False)]
+        self.records = CsvRecords(path, columns, self.drops)
+        self.has_review_id = self.records.has_column(REVIEW_ID_COLUMN)
+        self.identity_columns = ["row"] + ([REVIEW_ID_COLUMN] if self.has_review_id else [])
 
     def fraction_read(self) -> float:
         """Return the share of the file's bytes read so far (read-ahead included)."""
-        if self._binary is None:
-            return 0.0
-        if self._binary.closed:
-            return 1.0
-        return self._binary.tell() / max(1, self.path.stat().st_size)
+        return self.records.fraction_read()
 
     def __iter__(self) -> Iterator[Review]:
-        csv.field_size_limit(sys.maxsize)
-        with open(self.path, "rb") as self._binary:
-            reader = csv.reader(io.TextIOWrapper(self._binary, encoding=self.format.encoding, newline=""),
-                                delimiter=self.format.delimiter)
-            _read_header(reader, self.path)
-            for row_number, fields in enumerate(_records(reader, self.path), start=2):
-                review = self._review_from(fields, row_number)
-                if review is not None:
-                    yield review
+        for record in self.records:
+            text = clean_text(record.values[self.text_column])
+            if not text:
+                self.drops.add("empty_text", record.row, record.first_line)
+                continue
+            identity = {"row": record.row}
+            if self.has_review_id:
+                identity[REVIEW_ID_COLUMN] = record.values[REVIEW_ID_COLUMN]
+            yield Review(text=text, identity=identity)
         self._report_drops()
-
-    def _review_from(self, fields: list[str], row_number: int) -> Review | None:
-        if not any(value.strip() for value in fields):
-            return None  # blank line between records
-        if len(fields) > self.field_count:
-            self.drops.add("wrong_field_count", row_number)
-            return None
-        text = clean_text(fields[self.text_index]) if len(fields) > self.text_index else ""
-        if not text:
-            self.drops.add("empty_text", row_number)
-            return None
-
-        identity = {"row": row_number}
-        if self.id_index is not None:
-            identity[REVIEW_ID_COLUMN] = fields[self.id_index] if len(fields) > self.id_index else ""
-        return Review(text=text, identity=identity)
 
     def _report_drops(self) -> None:
         for details in self.drops.as_report().values():
             logger.warning("%s: skipped %d rows because the %s (rows %s); they have no output line", self.path,
                            details["count"], details["description"],
                            _first_few(details["first_rows"], details["count"]))
-
-
-def _read_header(reader: Iterator[list[str]], path: Path) -> list[str]:
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise UserInputError(f"{path}: file has no header row.") from None
-    except csv.Error as error:
-        raise UserInputError(f"{path}: cannot parse the header row: {error}.") from None
-    return [name.strip().lstrip("\ufeff") for name in header]
-
-
-def _records(reader, path: Path) -> Iterator[list[str]]:
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise UserInputError(f"{path}: cannot parse the CSV near line {reader.line_num}: {error}.") from None
 
 
 def _first_few(numbers: list[int], total: int) -> str:
