@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup run test bench report plots node-tools
+.PHONY: setup run test bench report plots node-tools quality
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ run: setup
 
 test: setup node-tools
 	pytest
+
+# Test metrics of the LSTM and the linear reference over SEEDS (default 5) seeded splits of DATA
+# (default: data.raw in params.yaml), printed and written to quality.md.
+quality: setup
+	review-lstm quality $(if $(DATA),--data $(DATA)) --seeds $(or $(SEEDS),5) --output quality.md
 
 # Earlier method vs this project, the pipeline and 100k/1M rows (about 15 minutes on 2 cores); writes bench/results.md.
 bench: setup

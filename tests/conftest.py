@@ -109,3 +109,22 @@ def run_in(directory: Path, *command: str, check: bool = True, timeout: float = 
 def project_copy(tmp_path: Path) -> Path:
     """A committed git copy of the project, ready for `dvc repro` and `dvc exp run`."""
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def reproduced_tiny_project(tmp_path_factory) -> Path:
+    """A committed project copy whose pipeline ran once on tiny reviews (2 epochs, small LSTM).
+
+    Shared by several test modules: copy it with `shutil.copytree(..., symlinks=True)` before changing it.
+    """
+    project = copy_project(tmp_path_factory.mktemp("reproduced") / "project")
+    write_reviews_csv(project / "Data" / "review_data.csv", tiny_review_rows())
+    params = load_params_file(project / "params.yaml")
+    params["train"].update(epochs=2, embedding_dim=16, hidden_size=16, lr=0.003)
+    params["evaluate"]["bootstrap_samples"] = 20
+    write_params_file(project / "params.yaml", params)
+    run_in(project, "dvc", "repro")
+    run_in(project, "git", "add", "-A")
+    run_in(project, "git", "-c", "user.name=test", "-c", "user.email=test@example.invalid",
+           "commit", "-qm", "baseline run on tiny reviews")
+    return project

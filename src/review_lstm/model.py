@@ -1,5 +1,10 @@
-"""The LSTM classifier: embedding, (bi)LSTM over packed sequences, pooling, linear head."""
+"""The LSTM classifier: embedding, (bi)LSTM over packed sequences, pooling, linear head.
 
+An ensemble of several such networks has the same interface as one network.
+"""
+
+import dataclasses
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -23,17 +28,28 @@ class ModelConfig:
     dropout: float
     pooling: str
     num_classes: int = NUM_CLASSES
+    ensemble_size: int = 1
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 class ReviewClassifier(nn.Module):
-    """Map padded token ids and lengths to one logit per star score (no softmax)."""
+    """Map padded token ids and lengths to one logit per star score (no softmax).
+
+    With `ensemble_size` above 1, the classifier holds that many networks of the same
+    shape (its members), each with its own weights. Its logits are then the log of the
+    members' mean probabilities, so softmax and argmax apply as for a single network.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        if config.ensemble_size > 1:
+            member_config = dataclasses.replace(config, ensemble_size=1)
+            self.members = nn.ModuleList(ReviewClassifier(member_config) for _ in range(config.ensemble_size))
+            return
+
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.lstm = nn.LSTM(
             config.embedding_dim,
@@ -47,8 +63,28 @@ class ReviewClassifier(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size * directions, config.num_classes)
 
-    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Return logits of shape (batch, num_classes); `lengths` must be on the CPU."""
+    def ensemble_members(self) -> list["ReviewClassifier"]:
+        """Return the single networks: the members of an ensemble, or this network alone."""
+        return list(self.members) if self.config.ensemble_size > 1 else [self]
+
+    @torch.no_grad()
+    def set_embedding_vectors(self, vectors: torch.Tensor) -> None:
+        """Copy (vocab_size, embedding_dim) initial word vectors into every member's embedding layer."""
+        for member in self.ensemble_members():
+            member.embedding.weight.copy_(vectors)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor, per_member: bool = False) -> torch.Tensor:
+        """Return logits of shape (batch, num_classes); `lengths` must be on the CPU.
+
+        With `per_member`, return every member's own logits instead, shape (members, batch, num_classes).
+        """
+        if self.config.ensemble_size == 1:
+            logits = self._network_logits(token_ids, lengths)
+            return logits.unsqueeze(0) if per_member else logits
+        member_logits = torch.stack([member(token_ids, lengths) for member in self.members])
+        return member_logits if per_member else combine_member_logits(member_logits)
+
+    def _network_logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.dropout(self.embedding(token_ids))
         packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
         packed_outputs, (final_hidden, _) = self.lstm(packed)
@@ -66,3 +102,11 @@ class ReviewClassifier(nn.Module):
         if self.config.pooling == "max":
             return outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
         return (outputs * mask).sum(dim=1) / lengths.to(outputs.device).unsqueeze(1).to(outputs.dtype)
+
+
+def combine_member_logits(member_logits: torch.Tensor) -> torch.Tensor:
+    """Return the ensemble's logits from (members, batch, classes) logits: the log of the mean probabilities."""
+    if member_logits.shape[0] == 1:
+        return member_logits[0]
+    log_probabilities = torch.log_softmax(member_logits, dim=-1)
+    return torch.logsumexp(log_probabilities, dim=0) - math.log(member_logits.shape[0])

@@ -7,6 +7,7 @@ an unknown key, a missing key, a value of the wrong type or out of range raises
 
 import dataclasses
 import difflib
+import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,9 @@ DEFAULT_PARAMS_FILE = "params.yaml"
 
 
 def _range(minimum: float | None = None, maximum: float | None = None, *, exclusive_minimum: bool = False,
-            exclusive_maximum: bool = False) -> dict:
+           exclusive_maximum: bool = False, reason: str = "") -> dict:
     return {"minimum": minimum, "maximum": maximum,
-            "exclusive_minimum": exclusive_minimum, "exclusive_maximum": exclusive_maximum}
+            "exclusive_minimum": exclusive_minimum, "exclusive_maximum": exclusive_maximum, "reason": reason}
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,12 @@ class FeaturizeParams:
     remove_stop_words: bool
     keep_words: list[str]
     keep_punctuation: list[str]
-    max_vocab_size: int = field(metadata=_range(4))
+    # vocab.SPECIAL_TOKENS has 3 entries; a test checks that this minimum follows it.
+    max_vocab_size: int = field(metadata=_range(4, reason="room for at least one word besides the 3 special tokens "
+                                                          "<pad>, <unk> and <empty>"))
     min_frequency: int = field(metadata=_range(1))
     batch_size: int = field(metadata=_range(1))
+    n_process: int = field(metadata=_range(1))
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,20 @@ class TrainParams:
     weight_decay: float = field(metadata=_range(0))
     max_tokens: int = field(metadata=_range(1))
     embedding_dim: int = field(metadata=_range(1))
+    embedding_init: Literal["random", "ppmi"]
     hidden_size: int = field(metadata=_range(1))
     num_layers: int = field(metadata=_range(1))
     bidirectional: bool
     dropout: float = field(metadata=_range(0, 1, exclusive_maximum=True))
     pooling: Literal["last", "max", "mean"]
-    imbalance: Literal["class_weights", "oversample", "none"]
+    ensemble_size: int = field(metadata=_range(1))
+    imbalance: Literal["class_weights", "sqrt_class_weights", "oversample", "none"]
     early_stopping_patience: int = field(metadata=_range(0))
     num_threads: int = field(metadata=_range(0))
+    processes: int = field(metadata=_range(1))
     device: Literal["cpu", "cuda", "auto"]
+    # Continue from the resume checkpoint of an interrupted run with the same params, features and code.
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,8 @@ def read_params_file(path: str | Path = DEFAULT_PARAMS_FILE) -> dict[str, Any]:
         content = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except YAMLError as error:
         raise UserInputError(f"{path}: invalid YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UserInputError(f"{path}: not valid UTF-8 (byte offset {error.start}); save it as UTF-8.") from None
     if not isinstance(content, dict):
         raise UserInputError(f"{path}: expected a mapping of sections ({', '.join(SECTIONS)}), got {content!r}.")
 
@@ -148,7 +159,20 @@ def parse_section(name: str, values: Any, source: str = DEFAULT_PARAMS_FILE) -> 
         value = _check_type(full_key, values[key], hints[key], source)
         _check_range(full_key, value, item.metadata, source)
         checked[key] = value
+    _check_section_rules(name, checked, source)
     return settings_class(**checked)
+
+
+def _check_section_rules(name: str, values: dict[str, Any], source: str) -> None:
+    """Check the rules that involve two keys of one section."""
+    if name == "prepare" and values["validation_fraction"] + values["test_fraction"] >= 1:
+        raise UserInputError(f"{source}: invalid values for 'prepare.validation_fraction' "
+                             f"({values['validation_fraction']}) and 'prepare.test_fraction' "
+                             f"({values['test_fraction']}): their sum must be < 1 so that reviews are left "
+                             f"for training.")
+    if name == "data" and values["text_column"] == values["label_column"]:
+        raise UserInputError(f"{source}: 'data.text_column' and 'data.label_column' are both "
+                             f"{values['text_column']!r}; they must name two different columns.")
 
 
 def _check_type(key: str, value: Any, expected: Any, source: str) -> Any:
@@ -172,7 +196,7 @@ def _check_type(key: str, value: Any, expected: Any, source: str) -> Any:
             raise UserInputError(problem)
         return value
     if expected is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise UserInputError(problem)
         return float(value)
     if expected is str:
@@ -198,7 +222,7 @@ def _describe(expected: Any) -> str:
         return "one of " + ", ".join(repr(choice) for choice in typing.get_args(expected))
     if origin is list:
         return "a list of strings"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a non-empty string"}[expected]
+    return {bool: "true or false", int: "an integer", float: "a finite number", str: "a non-empty string"}[expected]
 
 
 def _describe_range(metadata: Any) -> str:
@@ -207,7 +231,8 @@ def _describe_range(metadata: Any) -> str:
         parts.append(("> " if metadata["exclusive_minimum"] else ">= ") + f"{metadata['minimum']}")
     if metadata["maximum"] is not None:
         parts.append(("< " if metadata["exclusive_maximum"] else "<= ") + f"{metadata['maximum']}")
-    return "a value " + " and ".join(parts)
+    reason = f" ({metadata['reason']})" if metadata["reason"] else ""
+    return "a value " + " and ".join(parts) + reason
 
 
 def _with_suggestion(key: str, known: Any) -> str:
