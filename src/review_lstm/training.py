@@ -133,9 +133,10 @@ def train(params: TrainParams, train_split: EncodedSplit, validation_split: Enco
         improved = keep_best_weights(result, model)
         if improved:
             best_f1 = validation_f1
+        note = " (best so far)" if params.ensemble_size == 1 else " (best so far for a member)"
         logger.info("epoch %d/%d: train loss %.4f, validation loss %.4f, validation macro-F1 %.4f%s",
                     epoch, params.epochs, record.train_loss, record.validation_loss, record.validation_macro_f1,
-                    " (best so far)" if improved else "")
+                    note if improved else "")
         if live is not None:
             log_epoch(live, record)
         if resume is not None:
