@@ -26,7 +26,7 @@ test: setup node-tools
 quality: setup
 	review-lstm quality $(if $(DATA),--data $(DATA)) --seeds $(or $(SEEDS),5) --output quality.md
 
-# Earlier method vs this project, the pipeline and 100k/1M rows (about 15 minutes on 2 cores); writes bench/results.md.
+# Earlier method vs this project, the pipeline and 100k/1M rows (10 to 15 minutes on 2 cores); writes bench/results.md.
 bench: setup
 	python bench/run.py $(BENCH_ARGS)
 

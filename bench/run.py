@@ -116,27 +116,40 @@ def run(arguments: argparse.Namespace, work: Path) -> str:
         torch.set_num_threads(arguments.threads)
     machine = machine_description()
     logger.info("benchmark on %s (%s CPUs), load average %s", machine["cpu"], machine["nproc"], machine["load"])
-    data_params = load_section("data", REPO_ROOT / "params.yaml")
-    prepare_params = load_section("prepare", REPO_ROOT / "params.yaml")
-    featurize_params = load_section("featurize", REPO_ROOT / "params.yaml")
-    train_params = load_section("train", REPO_ROOT / "params.yaml")
-    evaluate_params = load_section("evaluate", REPO_ROOT / "params.yaml")
+    params = {name: load_section(name, REPO_ROOT / "params.yaml")
+              for name in ("data", "prepare", "featurize", "train", "evaluate")}
     if arguments.epochs is not None:
-        train_params = dataclasses.replace(train_params, epochs=arguments.epochs)
+        params["train"] = dataclasses.replace(params["train"], epochs=arguments.epochs)
 
-    # Side by side: normalisation, training, evaluation.
+    rows, train_reviews = compare_side_by_side(arguments, work, params)
+    repro, scale = measure_pipeline(arguments, work)
+
+    settings = (f"- Training in the comparison: at most {params['train'].epochs} epochs "
+                f"(params.yaml{' with --epochs' if arguments.epochs is not None else ''}); the same in the "
+                f"project copy, where `featurize.n_process` is {params['featurize'].n_process}.")
+    return render(arguments, machine, rows, repro, scale, train_reviews, settings)
+
+
+def compare_side_by_side(arguments: argparse.Namespace, work: Path, params: dict) -> tuple[list[Row], int]:
+    """Return the comparison rows (normalisation, training, evaluation) and the training split's size."""
     normalize_path = generate(arguments.data, work / "normalize.csv", arguments.normalize_reviews, seed=1)
     real_texts = read_texts(arguments.data)
-    rows = compare_normalization(real_texts, featurize_params, f"{len(real_texts):,} real reviews", arguments.repeats)
-    rows += compare_normalization(read_texts(normalize_path), featurize_params,
+    rows = compare_normalization(real_texts, params["featurize"], f"{len(real_texts):,} real reviews",
+                                 arguments.repeats)
+    rows += compare_normalization(read_texts(normalize_path), params["featurize"],
                                   f"{arguments.normalize_reviews:,} generated reviews", arguments.repeats)
-    prepared = prepare_real_data(arguments.data, work / "real", data_params, prepare_params, featurize_params)
-    training = compare_training(prepared, train_params, evaluate_params)
-    rows += training.rows
-    rows += compare_evaluation(prepared, training, train_params, evaluate_params, arguments.eval_reviews,
-                               arguments.repeats)
 
-    # The whole pipeline in a copy of the project.
+    prepared = prepare_real_data(arguments.data, work / "real", params["data"], params["prepare"],
+                                 params["featurize"])
+    training = compare_training(prepared, params["train"], params["evaluate"])
+    rows += training.rows
+    rows += compare_evaluation(prepared, training, params["train"], params["evaluate"], arguments.eval_reviews,
+                               arguments.repeats)
+    return rows, len(prepared.splits["train"])
+
+
+def measure_pipeline(arguments: argparse.Namespace, work: Path) -> tuple[ReproResult, list[ScaleResult]]:
+    """Time `dvc repro` on the real reviews, then prepare and featurize on each generated size."""
     project = copy_project(work / "project")
     set_params(project, _copy_overrides(arguments))
     repro = measure_repro(project, arguments.data.resolve(), arguments.repeats)
@@ -145,11 +158,7 @@ def run(arguments: argparse.Namespace, work: Path) -> str:
         raw = generate(arguments.data, work / f"generated-{size}.csv", size)
         scale.append(measure_scale(project, raw, size))
         raw.unlink()
-
-    settings = (f"- Training in the comparison: at most {train_params.epochs} epochs "
-                f"(params.yaml{' with --epochs' if arguments.epochs is not None else ''}); the same in the "
-                f"project copy, where `featurize.n_process` is {featurize_params.n_process}.")
-    return render(arguments, machine, rows, repro, scale, len(prepared.splits["train"]), settings)
+    return repro, scale
 
 
 def _copy_overrides(arguments: argparse.Namespace) -> dict[str, object]:
