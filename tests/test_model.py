@@ -12,7 +12,7 @@ from review_lstm.embeddings import PPMI_WINDOW, cooccurrence_counts, ppmi_svd_ve
 from review_lstm.encoded import EncodedSplit, EncodedSplitWriter
 from review_lstm.model import ModelConfig, ReviewClassifier
 from review_lstm.params import TrainParams, parse_section
-from review_lstm.training import build_model, class_weights
+from review_lstm.training import EpochRecord, TrainResult, build_model, class_weights, keep_best_weights, member_loss
 from review_lstm.vocab import PAD_ID
 
 VOCAB_SIZE = 12
@@ -123,3 +123,65 @@ def test_square_root_class_weights():
     assert root[0].item() == pytest.approx(full[0].item() ** 0.5)
     assert root[4].item() == pytest.approx(full[4].item() ** 0.5)
     assert root[1].item() == 1.0  # absent from training
+
+
+def test_ensemble_logits_average_member_probabilities():
+    torch.manual_seed(0)
+    model = ReviewClassifier(dataclasses.replace(CONFIG, ensemble_size=3)).eval()
+    token_ids, lengths = padded([[3, 4, 5], [6, 7]], width=4)
+
+    member_logits = model(token_ids, lengths, per_member=True)
+    logits = model(token_ids, lengths)
+
+    assert member_logits.shape == (3, 2, CONFIG.num_classes)
+    expected = torch.softmax(member_logits, dim=-1).mean(dim=0)
+    assert torch.allclose(torch.softmax(logits, dim=-1), expected, atol=1e-6)
+    assert torch.allclose(torch.softmax(member_logits[1], dim=-1),
+                          torch.softmax(model.ensemble_members()[1](token_ids, lengths), dim=-1))
+
+
+def test_single_network_keeps_its_layout():
+    model = ReviewClassifier(CONFIG)
+    token_ids, lengths = padded([[3, 4, 5]], width=3)
+
+    assert model.ensemble_members() == [model]
+    assert "embedding.weight" in model.state_dict()
+    assert model(token_ids, lengths, per_member=True).shape == (1, 1, CONFIG.num_classes)
+
+
+def test_ensemble_members_start_from_different_weights():
+    torch.manual_seed(0)
+    model = ReviewClassifier(dataclasses.replace(CONFIG, ensemble_size=2))
+    first, second = model.ensemble_members()
+
+    assert not torch.equal(first.lstm.weight_ih_l0, second.lstm.weight_ih_l0)
+
+
+def test_member_loss_is_mean_of_member_losses():
+    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0]))
+    member_logits = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 4, 1, 4])
+
+    loss = member_loss(criterion, member_logits, labels)
+
+    expected = torch.stack([criterion(logits, labels) for logits in member_logits]).mean()
+    assert torch.allclose(loss, expected)
+
+
+def test_each_member_keeps_its_best_epoch():
+    model = ReviewClassifier(dataclasses.replace(CONFIG, ensemble_size=2))
+    first, second = model.ensemble_members()
+    result = TrainResult(model=model, best_state={}, best_epoch=0)
+
+    improved_by_epoch = []
+    for epoch, member_scores in enumerate([[0.5, 0.2], [0.4, 0.6], [0.5, 0.3]], start=1):
+        with torch.no_grad():
+            for member in (first, second):
+                member.head.bias.fill_(float(epoch))
+        result.history.append(EpochRecord(epoch, 1.0, 1.0, 0.5, member_scores))
+        improved_by_epoch.append(keep_best_weights(result, model))
+
+    assert improved_by_epoch == [True, True, False]  # epoch 3 only ties member 0's best
+    assert result.best_epoch == 2
+    assert torch.all(result.best_state["members.0.head.bias"] == 1.0)
+    assert torch.all(result.best_state["members.1.head.bias"] == 2.0)
