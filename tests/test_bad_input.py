@@ -423,7 +423,8 @@ def featurized_with_empty_texts(tmp_path_factory):
     run_prepare(folder, raw)
     row_of_text = {text: row for row, (_, text) in kept_reviews(folder).items()}
 
-    params = parse_section("featurize", load_params_file(REPO_ROOT / "params.yaml")["featurize"])
+    params = parse_section("featurize", {**load_params_file(REPO_ROOT / "params.yaml")["featurize"],
+                                         "remove_stop_words": True})
     log = io.StringIO()
     handler = logging.StreamHandler(log)
     logger = logging.getLogger("review_lstm.featurize")

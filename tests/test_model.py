@@ -107,10 +107,12 @@ def test_build_model_starts_from_ppmi_vectors():
     split = encoded_split([[3, 4, 5, 6], [4, 5, 7], [8, 9, 3, 4]] * 5)
     expected = ppmi_svd_vectors(split, VOCAB_SIZE, TRAIN.embedding_dim, PPMI_WINDOW, seed=TRAIN.seed)
 
-    ppmi_model = build_model(dataclasses.replace(TRAIN, embedding_init="ppmi"), VOCAB_SIZE, split)
-    random_model = build_model(dataclasses.replace(TRAIN, embedding_init="random"), VOCAB_SIZE, split)
+    ppmi_model = build_model(dataclasses.replace(TRAIN, embedding_init="ppmi", ensemble_size=2), VOCAB_SIZE, split)
+    random_model = build_model(dataclasses.replace(TRAIN, embedding_init="random", ensemble_size=1), VOCAB_SIZE,
+                               split)
 
-    assert torch.equal(ppmi_model.embedding.weight.detach(), torch.from_numpy(expected))
+    for member in ppmi_model.ensemble_members():
+        assert torch.equal(member.embedding.weight.detach(), torch.from_numpy(expected))
     assert not torch.equal(random_model.embedding.weight.detach(), torch.from_numpy(expected))
 
 

@@ -1,6 +1,7 @@
 """The Predictor API and `review-lstm predict`: same numbers as evaluate, the three inputs, bad input."""
 
 import csv
+import dataclasses
 import io
 import json
 import signal
@@ -36,7 +37,8 @@ ACCENTED = "café crème, très bien"
 def tiny_model(tmp_path_factory) -> tuple[Path, Path]:
     """An untrained model with max_tokens 6 and a vocabulary built from the tiny reviews."""
     folder = tmp_path_factory.mktemp("tiny_model")
-    settings = text_settings_from(load_section("featurize", REPO_ROOT / "params.yaml"))
+    settings = dataclasses.replace(text_settings_from(load_section("featurize", REPO_ROOT / "params.yaml")),
+                                   remove_stop_words=True)
     counts = Counter(token for tokens in TextNormalizer(settings).normalize([text for text, _ in tiny_review_rows()])
                      for token in tokens)
     vocabulary = Vocabulary.build(counts, max_size=1000, min_frequency=1, text_settings=settings)

@@ -17,6 +17,7 @@ from review_lstm.vocab import EMPTY_ID
 
 FEATURIZE: FeaturizeParams = parse_section("featurize", {
     **load_params_file(REPO_ROOT / "params.yaml")["featurize"], "min_frequency": 1, "n_process": 1,
+    "remove_stop_words": True,
 })
 SPLITS = ("train", "validation", "test")
 
