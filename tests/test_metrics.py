@@ -82,10 +82,10 @@ def test_bootstrap_is_reproducible_with_a_seed():
 
 
 def tiny_pipeline_params(tmp_path: Path) -> PipelineParams:
-    """The project's params with a small network and few epochs, reading tiny reviews written here."""
+    """The project's params with two small networks and few epochs, reading tiny reviews written here."""
     data_path = write_reviews_csv(tmp_path / "reviews.csv", tiny_review_rows())
     sections = load_params_file(Path(__file__).resolve().parent.parent / "params.yaml")
-    sections["train"].update(epochs=2, embedding_dim=16, hidden_size=16)
+    sections["train"].update(epochs=2, embedding_dim=16, hidden_size=16, ensemble_size=2)
     sections["evaluate"].update(bootstrap_samples=100)
     parsed = {name: parse_section(name, sections[name]) for name in ("data", "prepare", "featurize", "train",
                                                                     "evaluate")}

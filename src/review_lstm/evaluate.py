@@ -54,7 +54,7 @@ def evaluate(params: EvaluateParams, paths: EvaluatePaths) -> dict:
     baseline.update(bootstrap_intervals(test_labels, baseline_predictions, params.bootstrap_samples, params.seed))
     del baseline["per_score"]
 
-    # Always answering the most frequent training score.
+    # Always predicting the most frequent training score.
     majority_label = int(np.bincount(train_labels).argmax())
     majority = classification_metrics(test_labels, np.full_like(test_labels, majority_label))
     del majority["per_score"]

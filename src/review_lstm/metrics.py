@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from review_lstm.data import SCORES
 
 LABELS = list(range(len(SCORES)))  # label = score - 1
-# Resampled labels held in memory at once by the bootstrap: about 16 MB of int64 indices.
+# Maximum resampled review indices that the bootstrap keeps in memory at once (16 MB as int64).
 _BOOTSTRAP_BLOCK_VALUES = 2_000_000
 
 

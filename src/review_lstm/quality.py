@@ -25,6 +25,7 @@ from review_lstm.params import (DataParams, EvaluateParams, FeaturizeParams, Pre
 from review_lstm.prepare import prepare
 from review_lstm.training import train
 from review_lstm.vocab import Vocabulary
+from review_lstm.word_vectors import vectors_for
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +50,23 @@ def run_quality(data_path: Path, params_path: Path, seeds: int) -> list[SeedResu
     params = PipelineParams.load(params_path, data_path)
     first_seed = params.prepare.seed
 
-    results = []
-    for split_seed in range(first_seed, first_seed + seeds):
-        logger.info("split seed %d (%d of %d): prepare, featurize, train, evaluate", split_seed,
-                    split_seed - first_seed + 1, seeds)
-        with tempfile.TemporaryDirectory(prefix="review-lstm-quality-") as scratch:
-            metrics = run_pipeline(params.with_split_seed(split_seed), Path(scratch))
+    # The thread count changes the order of floating-point sums, and so the trained weights.
+    previous_threads = torch.get_num_threads()
+    if params.train.num_threads:
+        torch.set_num_threads(params.train.num_threads)
+    try:
+        results = []
+        for split_seed in range(first_seed, first_seed + seeds):
+            logger.info("split seed %d (%d of %d): prepare, featurize, train, evaluate", split_seed,
+                        split_seed - first_seed + 1, seeds)
+            with tempfile.TemporaryDirectory(prefix="review-lstm-quality-") as scratch:
+                metrics = run_pipeline(params.with_split_seed(split_seed), Path(scratch))
 
-        results.append(SeedResult(split_seed=split_seed, test_reviews=metrics["test_reviews"], metrics=metrics))
-        logger.info("split seed %d: LSTM macro-F1 %.3f, linear reference macro-F1 %.3f", split_seed,
-                    metrics["lstm"]["macro_f1"], metrics["baseline"]["macro_f1"])
+            results.append(SeedResult(split_seed=split_seed, test_reviews=metrics["test_reviews"], metrics=metrics))
+            logger.info("split seed %d: LSTM macro-F1 %.3f, linear reference macro-F1 %.3f", split_seed,
+                        metrics["lstm"]["macro_f1"], metrics["baseline"]["macro_f1"])
+    finally:
+        torch.set_num_threads(previous_threads)
     return results
 
 
@@ -89,7 +97,7 @@ class PipelineParams:
 
 
 def run_pipeline(params: PipelineParams, folder: Path) -> dict:
-    """Run prepare, featurize, train and evaluate with outputs in `folder`; return the metrics.json content."""
+    """Run prepare, featurize, train and evaluate with outputs in `folder`, and return the metrics.json content."""
     prepare(params.data, params.prepare, folder / "prepared", folder / "prepare.json")
     featurize(params.featurize, folder / "prepared", folder / "features")
     _train_and_save(params.train, folder)
@@ -101,7 +109,7 @@ def _train_and_save(train_params: TrainParams, folder: Path) -> None:
     features = folder / "features"
     vocabulary = Vocabulary.load(features / "vocab.json")
     result = train(train_params, EncodedSplit.load(features / "train"), EncodedSplit.load(features / "validation"),
-                   len(vocabulary), torch.device("cpu"))
+                   len(vocabulary), torch.device("cpu"), pretrained=vectors_for(train_params, vocabulary.tokens))
     save_checkpoint(folder / "model.pt", result.model, result.best_state, {
         "best_epoch": result.best_epoch,
         "max_tokens": train_params.max_tokens,

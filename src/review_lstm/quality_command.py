@@ -4,8 +4,6 @@ import argparse
 import logging
 from pathlib import Path
 
-import torch
-
 from review_lstm.errors import UserInputError
 from review_lstm.files import atomic_open
 from review_lstm.params import DEFAULT_PARAMS_FILE, load_section
@@ -37,10 +35,8 @@ def run(args: argparse.Namespace) -> int:
     if not data_path.is_file():
         raise UserInputError(f"{data_path}: review file not found; pass a review CSV with --data.")
     train_params = load_section("train", args.params)
-    if train_params.num_threads:
-        torch.set_num_threads(train_params.num_threads)
     if train_params.processes > 1:
-        logger.info("train.processes is %d; this command trains in one process", train_params.processes)
+        logger.info("train.processes is %d, but this command trains in one process", train_params.processes)
 
     # Without --verbose, only this command's progress lines and the stages' warnings are shown.
     package_logger = logging.getLogger("review_lstm")
