@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO_ROOT, tiny_review_rows, write_reviews_csv
+from conftest import REPO_ROOT, load_params_file, tiny_review_rows, write_reviews_csv
 
 COMPARISON_HEADER = "| Measure | Earlier method | This project | Ratio | Ratio (CPU time) | Goal |"
 PIPELINE_HEADER = "| Step | Wall time (s) | Peak RSS (MiB) |"
@@ -45,8 +45,11 @@ def test_quick_benchmark_writes_all_tables(tmp_path):
     measures = [row[0] for row in comparison]
     assert any(measure.startswith("text normalisation, n_process=1") for measure in measures)
     assert any(measure.startswith("text normalisation, n_process=2") for measure in measures)
-    assert any(measure.startswith("training, reviews/s per epoch") for measure in measures)
-    assert any(measure.startswith("test macro-F1") for measure in measures)
+    assert any(measure.startswith("training, reviews/s per epoch, one network") for measure in measures)
+    assert any(measure.startswith("test macro-F1, one network") for measure in measures)
+    ensemble_size = load_params_file(REPO_ROOT / "params.yaml")["train"]["ensemble_size"]
+    if ensemble_size > 1:
+        assert f"test macro-F1, shipped ensemble of {ensemble_size} networks" in measures
     assert any(measure.startswith("evaluation, reviews/s") for measure in measures)
     for row in comparison:
         assert len(row) == 6, row
