@@ -18,6 +18,7 @@ from review_lstm.params import as_dict, load_section
 from review_lstm.stage import run_stage
 from review_lstm.training import train
 from review_lstm.vocab import Vocabulary
+from review_lstm.word_vectors import vectors_for
 
 FEATURES_DIR = Path("data/features")
 MODEL = Path("models/model.pt")
@@ -44,7 +45,8 @@ def main() -> None:
         live_logger = (Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False) if writes_outputs
                        else contextlib.nullcontext())
         with live_logger as live:
-            result = train(settings, train_split, validation_split, len(vocabulary), device, live, resume=resume)
+            result = train(settings, train_split, validation_split, len(vocabulary), device, live, resume=resume,
+                           pretrained=vectors_for(settings, vocabulary.tokens))
 
         if writes_outputs:
             save_checkpoint(MODEL, result.model, result.best_state, {

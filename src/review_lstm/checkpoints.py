@@ -56,6 +56,8 @@ def fingerprint(params: TrainParams, features_dir: Path) -> str:
     for path in sorted(features_dir.glob("**/*")):
         if path.is_file() and not path.name.startswith("."):
             _hash_file(digest, path, path.relative_to(features_dir).as_posix())
+    if params.pretrained_vectors is not None and Path(params.pretrained_vectors).is_file():
+        _hash_file(digest, Path(params.pretrained_vectors), "train.pretrained_vectors")
 
     # The code that trains: every module of this package loaded so far, so an edit to an unrelated
     # module (evaluate.py, say) does not discard a checkpoint.

@@ -37,7 +37,7 @@ class ModelConfig:
 class ReviewClassifier(nn.Module):
     """Map padded token ids and lengths to one logit per star score (no softmax).
 
-    With `ensemble_size` above 1, the classifier holds that many networks of the same
+    With `ensemble_size` above 1, the classifier contains that many networks of the same
     shape (its members), each with its own weights. Its logits are then the log of the
     members' mean probabilities, so softmax and argmax apply as for a single network.
     """
@@ -68,10 +68,16 @@ class ReviewClassifier(nn.Module):
         return list(self.members) if self.config.ensemble_size > 1 else [self]
 
     @torch.no_grad()
-    def set_embedding_vectors(self, vectors: torch.Tensor) -> None:
-        """Copy (vocab_size, embedding_dim) initial word vectors into every member's embedding layer."""
+    def set_embedding_vectors(self, vectors: torch.Tensor, token_ids: torch.Tensor | None = None) -> None:
+        """Copy initial word vectors into every member's embedding layer.
+
+        `vectors` has one row per vocabulary id, or with `token_ids`, one row per id listed there.
+        """
         for member in self.ensemble_members():
-            member.embedding.weight.copy_(vectors)
+            if token_ids is None:
+                member.embedding.weight.copy_(vectors)
+            else:
+                member.embedding.weight[token_ids] = vectors
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor, per_member: bool = False) -> torch.Tensor:
         """Return logits of shape (batch, num_classes); `lengths` must be on the CPU.

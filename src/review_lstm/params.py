@@ -8,6 +8,7 @@ an unknown key, a missing key, a value of the wrong type or out of range raises
 import dataclasses
 import difflib
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,8 @@ class TrainParams:
     max_tokens: int = field(metadata=_range(1))
     embedding_dim: int = field(metadata=_range(1))
     embedding_init: Literal["random", "ppmi"]
+    # A GloVe-format text file whose vectors replace the initial vectors of the words it has; null for none.
+    pretrained_vectors: str | None
     hidden_size: int = field(metadata=_range(1))
     num_layers: int = field(metadata=_range(1))
     bidirectional: bool
@@ -179,6 +182,14 @@ def _check_type(key: str, value: Any, expected: Any, source: str) -> Any:
     problem = f"{source}: invalid value for '{key}': {value!r}; expected {_describe(expected)}."
     origin = typing.get_origin(expected)
 
+    if origin is types.UnionType:  # `str | None`: an optional value
+        if value is None:
+            return None
+        (expected,) = [choice for choice in typing.get_args(expected) if choice is not type(None)]
+        try:
+            return _check_type(key, value, expected, source)
+        except UserInputError:
+            raise UserInputError(problem) from None
     if origin is Literal:
         if value not in typing.get_args(expected):
             raise UserInputError(problem)
@@ -218,6 +229,9 @@ def _check_range(key: str, value: Any, metadata: Any, source: str) -> None:
 
 def _describe(expected: Any) -> str:
     origin = typing.get_origin(expected)
+    if origin is types.UnionType:
+        (expected,) = [choice for choice in typing.get_args(expected) if choice is not type(None)]
+        return f"{_describe(expected)} or null"
     if origin is Literal:
         return "one of " + ", ".join(repr(choice) for choice in typing.get_args(expected))
     if origin is list:

@@ -18,6 +18,7 @@ from review_lstm.encoded import EncodedSplit
 from review_lstm.inference import predict_logits
 from review_lstm.model import NUM_CLASSES, ModelConfig, ReviewClassifier
 from review_lstm.params import TrainParams
+from review_lstm.word_vectors import PretrainedVectors
 
 logger = logging.getLogger(__name__)
 
@@ -68,28 +69,34 @@ def epoch_order(labels: np.ndarray, imbalance: str, rng: np.random.Generator) ->
     return rng.choice(len(labels), size=len(labels), replace=True, p=sample_weights / sample_weights.sum())
 
 
-def build_model(params: TrainParams, vocab_size: int, train_split: EncodedSplit) -> ReviewClassifier:
+def build_model(params: TrainParams, vocab_size: int, train_split: EncodedSplit,
+                pretrained: PretrainedVectors | None = None) -> ReviewClassifier:
+    """Build a model whose word vectors start per 'train.embedding_init', then from `pretrained` where it has the word."""
     config = ModelConfig(vocab_size=vocab_size, embedding_dim=params.embedding_dim, hidden_size=params.hidden_size,
                          num_layers=params.num_layers, bidirectional=params.bidirectional, dropout=params.dropout,
                          pooling=params.pooling, ensemble_size=params.ensemble_size)
     model = ReviewClassifier(config)
+
     if params.embedding_init == "ppmi":
         vectors = ppmi_svd_vectors(train_split, vocab_size, params.embedding_dim, PPMI_WINDOW, params.seed)
         model.set_embedding_vectors(torch.from_numpy(vectors))
+    if pretrained is not None:
+        model.set_embedding_vectors(torch.from_numpy(pretrained.vectors), torch.from_numpy(pretrained.token_ids))
     return model
 
 
 def train(params: TrainParams, train_split: EncodedSplit, validation_split: EncodedSplit, vocab_size: int,
-          device: torch.device, live=None, resume=None) -> TrainResult:
+          device: torch.device, live=None, resume=None, pretrained: PretrainedVectors | None = None) -> TrainResult:
     """Train for `params.epochs` epochs (fewer with early stopping) and keep the best epoch's weights.
 
     `resume` (a checkpoints.ResumeCheckpoint) restores an interrupted run at the start and is saved after each epoch.
+    `pretrained` holds the vectors of 'train.pretrained_vectors' (see `word_vectors.vectors_for`).
     """
     seed_everything(params.seed)
     rng = np.random.default_rng(params.seed)
     train_labels = np.asarray(train_split.labels)
 
-    model = build_model(params, vocab_size, train_split).to(device)
+    model = build_model(params, vocab_size, train_split, pretrained).to(device)
     parallel_model = wrap_model(model, device, params.seed)  # DistributedDataParallel under torchrun
     optimizer = torch.optim.Adam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     power = CLASS_WEIGHT_POWERS.get(params.imbalance)
