@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from review_lstm.batches import inference_batches, training_batches
 from review_lstm.encoded import EncodedSplit, EncodedSplitWriter
 from review_lstm.params import TrainParams, parse_section
-from review_lstm.training import class_weights, epoch_order, train
+from review_lstm.training import class_weights, epoch_order, member_best_epochs, train
 
 # The project's defaults, with a tiny, fast model.
 TRAIN: TrainParams = parse_section("train", {
@@ -102,12 +102,24 @@ def test_training_is_deterministic_for_a_seed():
 def test_best_epoch_has_highest_validation_macro_f1():
     train_split, validation_split = synthetic_split(160, seed=3), synthetic_split(60, seed=4)
 
-    result = train(dataclasses.replace(TRAIN, epochs=5), train_split, validation_split, VOCAB_SIZE,
+    result = train(dataclasses.replace(TRAIN, epochs=5, ensemble_size=1), train_split, validation_split, VOCAB_SIZE,
                    torch.device("cpu"))
 
     scores = [record.validation_macro_f1 for record in result.history]
     assert result.best_epoch == 1 + scores.index(max(scores))
     assert max(scores) > 0.3  # the token ids carry the label, so the model must learn something
+
+
+def test_ensemble_members_keep_their_own_best_epoch():
+    train_split, validation_split = synthetic_split(160, seed=3), synthetic_split(60, seed=4)
+
+    result = train(dataclasses.replace(TRAIN, epochs=5, ensemble_size=3), train_split, validation_split, VOCAB_SIZE,
+                   torch.device("cpu"))
+
+    member_scores = [[record.member_macro_f1s[index] for record in result.history] for index in range(3)]
+    expected_epochs = [1 + scores.index(max(scores)) for scores in member_scores]
+    assert member_best_epochs(result.history, 3) == expected_epochs
+    assert result.best_epoch == max(expected_epochs)
 
 
 @pytest.mark.parametrize("written", ["1e-06", "1e-3", "0.003", "3"])

@@ -62,7 +62,8 @@ def test_first_occurrence_of_a_word_wins(tmp_path):
 
 
 BAD_FILES = [
-    pytest.param(["good 1 2"], "line 1: 2 values after the word, but 'train.embedding_dim' is 3", id="fewer dimensions"),
+    pytest.param(["good 1 2"], "line 1: 2 values after the word, but 'train.embedding_dim' is 3",
+                 id="fewer dimensions"),
     pytest.param(["good 1 2 3 4"], "line 1: 4 values after the word", id="more dimensions"),
     pytest.param(["good 1 2 3", "bad 1 x 3"], "line 2: expected a word and 3 numbers", id="not a number"),
     pytest.param(["good 1 2 3", "bad 1"], "line 2: 1 values after the word", id="short line"),

@@ -71,7 +71,10 @@ def epoch_order(labels: np.ndarray, imbalance: str, rng: np.random.Generator) ->
 
 def build_model(params: TrainParams, vocab_size: int, train_split: EncodedSplit,
                 pretrained: PretrainedVectors | None = None) -> ReviewClassifier:
-    """Build a model whose word vectors start per 'train.embedding_init', then from `pretrained` where it has the word."""
+    """Build a new model whose word vectors start as 'train.embedding_init' says.
+
+    Words that `pretrained` contains start from its vectors instead.
+    """
     config = ModelConfig(vocab_size=vocab_size, embedding_dim=params.embedding_dim, hidden_size=params.hidden_size,
                          num_layers=params.num_layers, bidirectional=params.bidirectional, dropout=params.dropout,
                          pooling=params.pooling, ensemble_size=params.ensemble_size)

@@ -40,8 +40,8 @@ def load_pretrained_vectors(path: str | Path, tokens: list[str], dimensions: int
     """Read the vectors of `tokens` (a vocabulary, special tokens first) from a GloVe-format file."""
     path = Path(path)
     if not path.is_file():
-        raise UserInputError(f"{path}: word vectors file not found, or not a file ('{PARAM}'); give the path of a GloVe-format "
-                             f"text file, or set '{PARAM}' to null.")
+        raise UserInputError(f"{path}: word vectors file not found, or not a file ('{PARAM}'); give the path of "
+                             f"a GloVe-format text file, or set '{PARAM}' to null.")
 
     id_of_token = {token: index for index, token in enumerate(tokens) if token not in SPECIAL_TOKENS}
     found: dict[int, np.ndarray] = {}
