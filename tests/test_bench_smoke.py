@@ -50,7 +50,9 @@ def test_quick_benchmark_writes_all_tables(tmp_path):
     ensemble_size = load_params_file(REPO_ROOT / "params.yaml")["train"]["ensemble_size"]
     if ensemble_size > 1:
         assert f"test macro-F1, shipped ensemble of {ensemble_size} networks" in measures
-    assert any(measure.startswith("evaluation, reviews/s") for measure in measures)
+    assert any(measure.startswith("evaluation, reviews/s, one network") for measure in measures)
+    if not load_params_file(REPO_ROOT / "params.yaml")["featurize"]["remove_stop_words"]:
+        assert "test macro-F1, one network, stop words removed" in measures
     for row in comparison:
         assert len(row) == 6, row
         assert as_number(row[1]) >= 0, row
