@@ -122,3 +122,5 @@ def test_metrics_json_identical_across_runs(tmp_path):
     assert first == second
     assert (tmp_path / "first" / "test_predictions.csv").read_bytes() == \
         (tmp_path / "second" / "test_predictions.csv").read_bytes()
+    # The same bytes give the same hash in dvc.lock.
+    assert (tmp_path / "first" / "model.pt").read_bytes() == (tmp_path / "second" / "model.pt").read_bytes()

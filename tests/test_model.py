@@ -183,7 +183,7 @@ def test_each_member_keeps_its_best_epoch():
         result.history.append(EpochRecord(epoch, 1.0, 1.0, 0.5, member_scores))
         improved_by_epoch.append(keep_best_weights(result, model))
 
-    assert improved_by_epoch == [True, True, False]  # epoch 3 only ties member 0's best
+    assert improved_by_epoch == [2, 1, 0]  # epoch 3 only ties member 0's best
     assert result.best_epoch == 2
     assert torch.all(result.best_state["members.0.head.bias"] == 1.0)
     assert torch.all(result.best_state["members.1.head.bias"] == 2.0)

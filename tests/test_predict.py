@@ -149,6 +149,21 @@ def test_encode_rejects_blank_text(tiny_model):
         predictor.encode(["fine", " \t\x00 "])
 
 
+def test_predict_rejects_single_string(tiny_model):
+    predictor = Predictor.load(*tiny_model)
+
+    with pytest.raises(TypeError, match="got one string; pass \\[text\\]"):
+        predictor.predict("great app")
+
+
+@pytest.mark.parametrize("bad_text", [None, 5, b"bytes"])
+def test_predict_rejects_non_string_text(tiny_model, bad_text):
+    predictor = Predictor.load(*tiny_model)
+
+    with pytest.raises(TypeError, match=f"text 1 is {type(bad_text).__name__}"):
+        predictor.predict(["fine", bad_text])
+
+
 def test_load_rejects_vocabulary_of_other_run(tiny_model, tmp_path):
     _, vocab_path = tiny_model
     vocabulary = Vocabulary.load(vocab_path)
@@ -309,7 +324,7 @@ def test_cli_csv_counts_ragged_row(tiny_model, tmp_path, caplog):
     lines = read_csv_output(output_path.read_text(encoding="utf-8"))
     assert status == 0
     assert [line["row"] for line in lines] == ["2", "4"]
-    assert "skipped 1 rows because the row has more fields than the header (rows 3)" in caplog.text
+    assert "skipped 1 row because the row has more fields than the header (row 3)" in caplog.text
 
 
 def test_cli_csv_counts_invalid_bytes(tiny_model, tmp_path, caplog):
@@ -324,8 +339,8 @@ def test_cli_csv_counts_invalid_bytes(tiny_model, tmp_path, caplog):
     lines = read_csv_output(output_path.read_text(encoding="utf-8"))
     assert status == 0
     assert [int(line["row"]) for line in lines] == list(range(3, len(ACCENTED_ROWS) + 2))
-    assert "skipped 1 rows because the text, score or reviewId contains bytes that are not valid UTF-8 " \
-           "(rows 2)" in caplog.text
+    assert "skipped 1 row because the text, score or reviewId contains bytes that are not valid UTF-8 " \
+           "(row 2)" in caplog.text
 
 
 def test_csv_reviews_report_fraction_read(tmp_path):

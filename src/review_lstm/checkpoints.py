@@ -28,6 +28,7 @@ import torch
 
 from review_lstm import distributed
 from review_lstm.files import TEMPORARY_SUFFIX, atomic_path
+from review_lstm.inference import save_torch_file
 from review_lstm.params import TrainParams, as_dict
 from review_lstm.training import EpochRecord, TrainResult, log_epoch
 
@@ -169,7 +170,7 @@ class ResumeCheckpoint:
             "random_states": _random_states(rng),
         }
         with atomic_path(self.path) as temporary:
-            torch.save(payload, temporary)
+            save_torch_file(payload, temporary)
 
     def remove(self) -> None:
         """Delete the checkpoint, once the finished model is saved."""

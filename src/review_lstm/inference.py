@@ -39,7 +39,17 @@ def save_checkpoint(path: Path, model: ReviewClassifier, state_dict: dict, extra
     cpu_state = {name: tensor.detach().cpu() for name, tensor in state_dict.items()}
     payload = {"model_config": model.config.as_dict(), "state_dict": cpu_state, **extra}
     with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
+        save_torch_file(payload, temporary)
+
+
+def save_torch_file(payload: dict, path: Path) -> None:
+    """Save with torch.save through an open file, so that the bytes do not depend on the file name.
+
+    Given a path, torch.save names the archive inside the file after it, and atomic writes
+    use a random temporary name, so the same model would get a new hash on every run.
+    """
+    with open(path, "wb") as stream:
+        torch.save(payload, stream)
 
 
 def load_checkpoint(path: Path, device: torch.device = torch.device("cpu")) -> tuple[ReviewClassifier, dict]:

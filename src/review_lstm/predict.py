@@ -62,8 +62,14 @@ class Predictor:
 
         Raises ValueError for a text that is empty once control characters and
         surrounding white space are removed, because `prepare` drops such reviews
-        from training, so the model has never seen one.
+        from training, so the model has never seen one. Raises TypeError when `texts`
+        is one string instead of a list of them, or contains something other than strings.
         """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("expected a list of texts, got one string; pass [text] to score a single text.")
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {index} is {type(text).__name__} {text!r}, not a string.")
         cleaned = [clean_text(text) for text in texts]
         for index, text in enumerate(cleaned):
             if not text:

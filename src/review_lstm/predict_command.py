@@ -202,9 +202,10 @@ class CsvReviews:
 
     def _report_drops(self) -> None:
         for details in self.drops.as_report().values():
-            logger.warning("%s: skipped %d rows because the %s (rows %s); they have no output line", self.path,
-                           details["count"], details["description"],
-                           _first_few(details["first_rows"], details["count"]))
+            count = details["count"]
+            logger.warning("%s: skipped %d %s because the %s (%s %s); %s no output line", self.path, count,
+                           "row" if count == 1 else "rows", details["description"], "row" if count == 1 else "rows",
+                           _first_few(details["first_rows"], count), "it has" if count == 1 else "they have")
 
 
 def _first_few(numbers: list[int], total: int) -> str:

@@ -87,8 +87,10 @@ def _write_unique_reviews(data: DataParams, csv_format: CsvFormat, kept_path: Pa
 
 def _log_rows(rows: RowLog, verb: str) -> None:
     for details in rows.as_report().values():
-        logger.info("  %s %d rows: %s (first rows: %s; lines: %s)", verb, details["count"], details["description"],
-                    ", ".join(map(str, details["first_rows"])), ", ".join(map(str, details["first_lines"])))
+        rows_word = "row" if details["count"] == 1 else "rows"
+        logger.info("  %s %d %s: %s (first rows: %s; lines: %s)", verb, details["count"], rows_word,
+                    details["description"], ", ".join(map(str, details["first_rows"])),
+                    ", ".join(map(str, details["first_lines"])))
 
 
 def check_scores(scores: np.ndarray, settings: PrepareParams, source: str) -> list[str]:

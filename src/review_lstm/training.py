@@ -71,7 +71,7 @@ def epoch_order(labels: np.ndarray, imbalance: str, rng: np.random.Generator) ->
 
 def build_model(params: TrainParams, vocab_size: int, train_split: EncodedSplit,
                 pretrained: PretrainedVectors | None = None) -> ReviewClassifier:
-    """Build a new model whose word vectors start as 'train.embedding_init' says.
+    """Build a new model whose word vectors start as set by 'train.embedding_init'.
 
     Words that `pretrained` contains start from its vectors instead.
     """
@@ -140,13 +140,17 @@ def train(params: TrainParams, train_split: EncodedSplit, validation_split: Enco
         result.history.append(record)
 
         # Keep the best epoch's weights; each ensemble member keeps those of its own best epoch.
-        improved = keep_best_weights(result, model)
-        if improved:
+        improved_members = keep_best_weights(result, model)
+        if improved_members:
             best_f1 = validation_f1
-        note = " (best so far)" if params.ensemble_size == 1 else " (best so far for a member)"
+        note = ""
+        if improved_members and params.ensemble_size == 1:
+            note = " (best so far)"
+        elif improved_members:
+            note = f" (best so far for {improved_members} of {params.ensemble_size} members)"
         logger.info("epoch %d/%d: train loss %.4f, validation loss %.4f, validation macro-F1 %.4f%s",
                     epoch, params.epochs, record.train_loss, record.validation_loss, record.validation_macro_f1,
-                    note if improved else "")
+                    note)
         if live is not None:
             log_epoch(live, record)
         if resume is not None:
@@ -185,27 +189,27 @@ def member_validation_f1s(model: ReviewClassifier, validation_split: EncodedSpli
     return scores
 
 
-def keep_best_weights(result: TrainResult, model: ReviewClassifier) -> bool:
+def keep_best_weights(result: TrainResult, model: ReviewClassifier) -> int:
     """Copy each member's weights into `result.best_state` if the last epoch is its best so far.
 
     The scores come from `result.history`, whose last record is the epoch just finished.
-    Returns whether any member improved, and then sets `result.best_epoch` to that epoch.
+    Returns how many members improved. If any did, `result.best_epoch` becomes that epoch.
     A single network is a one-member ensemble.
     """
     *earlier, record = result.history
     members = model.ensemble_members()
-    improved = False
+    improved_members = 0
     for index, member in enumerate(members):
         earlier_scores = [_member_score(old, index) for old in earlier]
         if earlier_scores and _member_score(record, index) <= max(earlier_scores):
             continue
-        improved = True
+        improved_members += 1
         prefix = f"members.{index}." if len(members) > 1 else ""
         for name, tensor in member.state_dict().items():
             result.best_state[prefix + name] = tensor.detach().clone()
-    if improved:
+    if improved_members:
         result.best_epoch = record.epoch
-    return improved
+    return improved_members
 
 
 def _member_score(record: EpochRecord, index: int) -> float:
