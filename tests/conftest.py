@@ -1,13 +1,17 @@
 """Shared fixtures: the repository root, the real reviews, and writers for tiny CSVs and params."""
 
 import csv
+import io
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ruamel.yaml import YAML
+
+from review_lstm.encoded import EncodedSplit, EncodedSplitWriter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_REVIEWS = REPO_ROOT.parent / "shared" / "data" / "review_data.csv"
@@ -48,6 +52,19 @@ def write_reviews_csv(path: Path, rows: list[tuple[str, object]], header: list[s
             values = {"reviewId": f"id-{index}", "userName": f"user {index}", "content": content, "score": score}
             writer.writerow([values.get(column, "") for column in header])
     return path
+
+
+def export_csv_text(rows: list[tuple[str, object]], header: list[str] = HEADER, delimiter: str = ",",
+                    review_id_format: str = "id-{index}") -> str:
+    """Return a google-play-scraper shaped CSV of (content, score) rows, with "\\n" line ends."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for index, (content, score) in enumerate(rows):
+        values = {"reviewId": review_id_format.format(index=index), "userName": f"user {index}", "content": content,
+                  "score": score}
+        writer.writerow([values.get(column, "") for column in header])
+    return buffer.getvalue()
 
 
 def tiny_review_rows(copies: int = 4) -> list[tuple[str, int]]:
@@ -128,3 +145,22 @@ def reproduced_tiny_project(tmp_path_factory) -> Path:
     run_in(project, "git", "-c", "user.name=test", "-c", "user.email=test@example.invalid",
            "commit", "-qm", "baseline run on tiny reviews")
     return project
+
+
+def hinted_split(reviews: int, seed: int, vocab_size: int, max_length: int,
+                 label_probabilities: list[float] | None = None) -> EncodedSplit:
+    """Encoded reviews of 1 to `max_length` tokens; 70% of each review's token ids hint at its label."""
+    rng = np.random.default_rng(seed)
+    if label_probabilities is None:
+        labels = rng.integers(0, 5, size=reviews)
+    else:
+        labels = rng.choice(5, size=reviews, p=label_probabilities)
+    encoded = []
+    for label in labels:
+        length = int(rng.integers(1, max_length + 1))
+        hint = 3 + label * 7 + rng.integers(0, 7, size=length)
+        noise = rng.integers(3, vocab_size, size=length)
+        encoded.append(np.where(rng.random(length) < 0.7, hint, noise).tolist())
+    writer = EncodedSplitWriter()
+    writer.add(encoded, labels.tolist(), list(range(2, reviews + 2)))
+    return writer.finish()

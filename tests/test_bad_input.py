@@ -1,7 +1,6 @@
 """Messy review exports: each bad input gets a clear message naming it, or a counted, reported drop."""
 
 import codecs
-import csv
 import gzip
 import io
 import json
@@ -13,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HEADER, REPO_ROOT, TINY_TEXTS, load_params_file, tiny_review_rows
+from conftest import HEADER, REPO_ROOT, TINY_TEXTS, export_csv_text, load_params_file, tiny_review_rows
 
 from review_lstm.data import LONG_TEXT_CHARACTERS
 from review_lstm.encoded import EncodedSplit
@@ -30,13 +29,7 @@ ACCENTED = "café crème brûlée, naïve señor"
 
 def export_lines(rows: list[tuple[str, object]], header: list[str] = HEADER, delimiter: str = ",") -> list[str]:
     """Return the lines of a google-play-scraper shaped CSV: the header, then one line per (content, score)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(header)
-    for index, (content, score) in enumerate(rows):
-        values = {"reviewId": f"id-{index}", "userName": f"user {index}", "content": content, "score": score}
-        writer.writerow([values.get(column, "") for column in header])
-    return buffer.getvalue().splitlines(keepends=True)
+    return export_csv_text(rows, header, delimiter).splitlines(keepends=True)
 
 
 def export_text(rows, header=HEADER, delimiter=",") -> str:

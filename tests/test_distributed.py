@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, copy_project, load_params_file, run_in, write_params_file
+from conftest import REPO_ROOT, copy_project, hinted_split, load_params_file, run_in, write_params_file
 
 from review_lstm import distributed
 from review_lstm.batches import make_batch, training_batches
 from review_lstm.checkpoints import resume_checkpoint
-from review_lstm.encoded import EncodedSplitWriter
+from review_lstm.encoded import EncodedSplit
 from review_lstm.errors import UserInputError
 from review_lstm.params import parse_section
 from review_lstm.text import TextSettings
@@ -78,19 +78,9 @@ finally:
 """
 
 
-def synthetic_split(reviews: int, seed: int):
+def synthetic_split(reviews: int, seed: int) -> EncodedSplit:
     """Reviews of 1 to 10 tokens whose token ids mostly hint at their label."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 5, size=reviews)
-    encoded = []
-    for label in labels:
-        length = int(rng.integers(1, 11))
-        hint = 3 + label * 7 + rng.integers(0, 7, size=length)
-        noise = rng.integers(3, VOCAB_SIZE, size=length)
-        encoded.append(np.where(rng.random(length) < 0.7, hint, noise).tolist())
-    writer = EncodedSplitWriter()
-    writer.add(encoded, labels.tolist(), list(range(2, reviews + 2)))
-    return writer.finish()
+    return hinted_split(reviews, seed, VOCAB_SIZE, max_length=10)
 
 
 def write_features(project: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import (HEADER, REPO_ROOT, TINY_TEXTS, load_params_file, real_reviews_path, run_in,
+from conftest import (REPO_ROOT, TINY_TEXTS, export_csv_text, load_params_file, real_reviews_path, run_in,
                       tiny_review_rows, write_params_file, write_reviews_csv)
 
 from review_lstm import predict_command
@@ -68,13 +68,7 @@ def read_csv_output(text: str) -> list[dict]:
 
 def export_text(rows: list[tuple[str, object]], delimiter: str = ",") -> str:
     """Return a google-play-scraper shaped CSV of (content, score) rows, with accented reviewIds."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(HEADER)
-    for index, (content, score) in enumerate(rows):
-        values = {"reviewId": f"id-{index}-é", "userName": f"user {index}", "content": content, "score": score}
-        writer.writerow([values.get(column, "") for column in HEADER])
-    return buffer.getvalue()
+    return export_csv_text(rows, delimiter=delimiter, review_id_format="id-{index}-é")
 
 
 # The API.

@@ -5,11 +5,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, load_params_file
+from conftest import REPO_ROOT, hinted_split, load_params_file
 from ruamel.yaml import YAML
 
 from review_lstm.batches import inference_batches, training_batches
-from review_lstm.encoded import EncodedSplit, EncodedSplitWriter
+from review_lstm.encoded import EncodedSplit
 from review_lstm.params import TrainParams, parse_section
 from review_lstm.training import class_weights, epoch_order, member_best_epochs, train
 
@@ -24,17 +24,7 @@ VOCAB_SIZE = 40
 
 def synthetic_split(reviews: int, seed: int) -> EncodedSplit:
     """Reviews whose token ids hint at their label, with lengths from 1 to 30."""
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(5, size=reviews, p=[0.15, 0.05, 0.1, 0.15, 0.55])
-    encoded = []
-    for label in labels:
-        length = int(rng.integers(1, 31))
-        hint = 3 + label * 7 + rng.integers(0, 7, size=length)
-        noise = rng.integers(3, VOCAB_SIZE, size=length)
-        encoded.append(np.where(rng.random(length) < 0.7, hint, noise).tolist())
-    writer = EncodedSplitWriter()
-    writer.add(encoded, labels.tolist(), list(range(2, reviews + 2)))
-    return writer.finish()
+    return hinted_split(reviews, seed, VOCAB_SIZE, max_length=30, label_probabilities=[0.15, 0.05, 0.1, 0.15, 0.55])
 
 
 def test_batches_pad_to_longest_review_not_fixed_length():

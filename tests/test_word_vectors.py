@@ -67,7 +67,7 @@ BAD_FILES = [
     pytest.param(["good 1 2 3 4"], "line 1: 4 values after the word", id="more dimensions"),
     pytest.param(["good 1 2 3", "bad 1 x 3"], "line 2: expected a word and 3 numbers", id="not a number"),
     pytest.param(["good 1 2 3", "bad 1"], "line 2: 1 values after the word", id="short line"),
-    pytest.param(["good 1 nan 3"], "line 1: the vector holds inf or NaN", id="nan"),
+    pytest.param(["good 1 nan 3"], "line 1: invalid value inf or NaN in the vector", id="nan"),
     pytest.param([], "the word vectors file has no vectors", id="empty file"),
 ]
 

@@ -228,7 +228,7 @@ def _summary_lines(comparison: Comparison, base: str) -> list[str]:
     lstm = comparison.metrics.get(VERDICT_METRIC, Change(VERDICT_METRIC, None, None))
     outcome = verdict(lstm)
     if lstm.new is None:
-        lines.append(f"**LSTM macro-F1: missing** from this change's metrics.")
+        lines.append("**LSTM macro-F1: missing** from this change's metrics.")
     elif outcome == "no baseline":
         lines.append(f"**LSTM macro-F1: no baseline**, {_format(lstm.new)} on this change; {base} has no value "
                      f"to compare with.")

@@ -94,5 +94,6 @@ def _parse_line(path: Path, line_number: int, parts: list[str], dimensions: int,
         raise UserInputError(f"{path}, line {line_number}: expected a word and {dimensions} numbers "
                              f"('train.embedding_dim'), got {' '.join(parts)[:80]!r}.") from None
     if not np.isfinite(values).all():
-        raise UserInputError(f"{path}, line {line_number}: the vector holds inf or NaN; fix or remove that line.")
+        raise UserInputError(f"{path}, line {line_number}: invalid value inf or NaN in the vector; fix or remove "
+                             f"that line.")
     return " ".join(parts[:-dimensions]), values
