@@ -14,9 +14,9 @@ from review_lstm import distributed
 from review_lstm.checkpoints import resume_checkpoint
 from review_lstm.encoded import EncodedSplit
 from review_lstm.inference import pick_device, save_checkpoint
-from review_lstm.params import as_dict, load_section
+from review_lstm.params import load_section
 from review_lstm.stage import run_stage
-from review_lstm.training import train
+from review_lstm.training import checkpoint_summary, train
 from review_lstm.vocab import Vocabulary
 from review_lstm.word_vectors import vectors_for
 
@@ -49,12 +49,7 @@ def main() -> None:
                            pretrained=vectors_for(settings, vocabulary.tokens))
 
         if writes_outputs:
-            save_checkpoint(MODEL, result.model, result.best_state, {
-                "best_epoch": result.best_epoch,
-                "max_tokens": settings.max_tokens,
-                "history": [vars(record) for record in result.history],
-                "train_params": as_dict(settings),
-            })
+            save_checkpoint(MODEL, result.model, result.best_state, checkpoint_summary(result, settings))
             if resume is not None:
                 resume.remove()
 

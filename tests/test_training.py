@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from review_lstm.batches import inference_batches, training_batches
 from review_lstm.encoded import EncodedSplit
 from review_lstm.params import TrainParams, parse_section
-from review_lstm.training import class_weights, epoch_order, member_best_epochs, train
+from review_lstm.training import checkpoint_summary, class_weights, epoch_order, member_best_epochs, train
 
 # The project's defaults, with a tiny, fast model.
 TRAIN: TrainParams = parse_section("train", {
@@ -103,13 +103,14 @@ def test_best_epoch_has_highest_validation_macro_f1():
 def test_ensemble_members_keep_their_own_best_epoch():
     train_split, validation_split = synthetic_split(160, seed=3), synthetic_split(60, seed=4)
 
-    result = train(dataclasses.replace(TRAIN, epochs=5, ensemble_size=3), train_split, validation_split, VOCAB_SIZE,
-                   torch.device("cpu"))
+    params = dataclasses.replace(TRAIN, epochs=5, ensemble_size=3)
+    result = train(params, train_split, validation_split, VOCAB_SIZE, torch.device("cpu"))
 
     member_scores = [[record.member_macro_f1s[index] for record in result.history] for index in range(3)]
     expected_epochs = [1 + scores.index(max(scores)) for scores in member_scores]
     assert member_best_epochs(result.history, 3) == expected_epochs
     assert result.best_epoch == max(expected_epochs)
+    assert checkpoint_summary(result, params)["member_best_epochs"] == expected_epochs
 
 
 @pytest.mark.parametrize("written", ["1e-06", "1e-3", "0.003", "3"])

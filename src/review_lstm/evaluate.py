@@ -63,7 +63,9 @@ def evaluate(params: EvaluateParams, paths: EvaluatePaths) -> dict:
                "best_epoch": checkpoint["best_epoch"], "test_reviews": int(len(labels))}
     write_json(paths.metrics, metrics)
     _write_predictions(paths.predictions, test_split, predictions, probabilities)
-    plot_losses(checkpoint["history"], checkpoint["best_epoch"], paths.loss_plot)
+    # Checkpoints saved without it (by other callers of save_checkpoint) mark the best epoch alone.
+    plot_losses(checkpoint["history"], checkpoint.get("member_best_epochs", [checkpoint["best_epoch"]]),
+                paths.loss_plot)
     plot_confusion(confusion(labels, predictions), paths.confusion_plot)
 
     for name, values in (("LSTM", lstm), ("linear reference", baseline), ("majority score", majority)):
@@ -88,3 +90,4 @@ def _write_predictions(path: Path, split: EncodedSplit, predictions: np.ndarray,
         for row, label, predicted, row_probabilities in zip(split.rows, split.labels, predictions, probabilities):
             writer.writerow([int(row), int(label) + 1, int(predicted) + 1,
                              *(f"{value:.6f}" for value in row_probabilities)])
+

@@ -15,13 +15,17 @@ from review_lstm.files import atomic_path  # noqa: E402
 _PNG_METADATA = {"Software": None}
 
 
-def plot_losses(history: list[dict], best_epoch: int, path: Path) -> None:
-    """Plot train and validation loss per epoch, with the best epoch marked."""
+def plot_losses(history: list[dict], best_epochs: list[int], path: Path) -> None:
+    """Plot train and validation loss per epoch, with the best epoch of each ensemble member marked."""
     epochs = [record["epoch"] for record in history]
     figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
     axes.plot(epochs, [record["train_loss"] for record in history], marker="o", label="train loss")
     axes.plot(epochs, [record["validation_loss"] for record in history], marker="o", label="validation loss")
-    axes.axvline(best_epoch, color="gray", linestyle="--", label=f"best epoch ({best_epoch})")
+    distinct_epochs = sorted(set(best_epochs))
+    label = (f"best epoch ({best_epochs[0]})" if len(best_epochs) == 1
+             else f"members' best epochs ({', '.join(map(str, sorted(best_epochs)))})")
+    for index, epoch in enumerate(distinct_epochs):
+        axes.axvline(epoch, color="gray", linestyle="--", label=label if index == 0 else None)
     axes.set_xlabel("epoch")
     axes.set_ylabel("cross-entropy loss")
     axes.set_title("Train vs validation loss")

@@ -20,10 +20,10 @@ from review_lstm.encoded import EncodedSplit
 from review_lstm.evaluate import EvaluatePaths, evaluate
 from review_lstm.featurize import featurize
 from review_lstm.inference import save_checkpoint
-from review_lstm.params import (DataParams, EvaluateParams, FeaturizeParams, PrepareParams, TrainParams, as_dict,
+from review_lstm.params import (DataParams, EvaluateParams, FeaturizeParams, PrepareParams, TrainParams,
                                 load_section)
 from review_lstm.prepare import prepare
-from review_lstm.training import train
+from review_lstm.training import checkpoint_summary, train
 from review_lstm.vocab import Vocabulary
 from review_lstm.word_vectors import vectors_for
 
@@ -110,12 +110,7 @@ def _train_and_save(train_params: TrainParams, folder: Path) -> None:
     vocabulary = Vocabulary.load(features / "vocab.json")
     result = train(train_params, EncodedSplit.load(features / "train"), EncodedSplit.load(features / "validation"),
                    len(vocabulary), torch.device("cpu"), pretrained=vectors_for(train_params, vocabulary.tokens))
-    save_checkpoint(folder / "model.pt", result.model, result.best_state, {
-        "best_epoch": result.best_epoch,
-        "max_tokens": train_params.max_tokens,
-        "history": [vars(record) for record in result.history],
-        "train_params": as_dict(train_params),
-    })
+    save_checkpoint(folder / "model.pt", result.model, result.best_state, checkpoint_summary(result, train_params))
 
 
 def evaluate_paths(folder: Path) -> EvaluatePaths:

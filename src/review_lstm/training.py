@@ -17,7 +17,7 @@ from review_lstm.embeddings import PPMI_WINDOW, ppmi_svd_vectors
 from review_lstm.encoded import EncodedSplit
 from review_lstm.inference import predict_logits
 from review_lstm.model import NUM_CLASSES, ModelConfig, ReviewClassifier
-from review_lstm.params import TrainParams
+from review_lstm.params import TrainParams, as_dict
 from review_lstm.word_vectors import PretrainedVectors
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,17 @@ def member_best_epochs(history: list[EpochRecord], members: int) -> list[int]:
         scores = [_member_score(record, index) for record in history]
         best_epochs.append(history[int(np.argmax(scores))].epoch)
     return best_epochs
+
+
+def checkpoint_summary(result: TrainResult, params: TrainParams) -> dict:
+    """Return what the checkpoint stores besides the weights: best epochs, history, truncation and params."""
+    return {
+        "best_epoch": result.best_epoch,
+        "member_best_epochs": member_best_epochs(result.history, params.ensemble_size),
+        "max_tokens": params.max_tokens,
+        "history": [vars(record) for record in result.history],
+        "train_params": as_dict(params),
+    }
 
 
 def log_ensemble(result: TrainResult, model: ReviewClassifier, validation_split: EncodedSplit, params: TrainParams,
