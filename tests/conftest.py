@@ -56,7 +56,7 @@ def write_reviews_csv(path: Path, rows: list[tuple[str, object]], header: list[s
 
 def export_csv_text(rows: list[tuple[str, object]], header: list[str] = HEADER, delimiter: str = ",",
                     review_id_format: str = "id-{index}") -> str:
-    """Return a google-play-scraper shaped CSV of (content, score) rows, with "\\n" line ends."""
+    """Return a google-play-scraper shaped CSV of (content, score) rows, with Unix line ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
@@ -65,6 +65,16 @@ def export_csv_text(rows: list[tuple[str, object]], header: list[str] = HEADER, 
                   "score": score}
         writer.writerow([values.get(column, "") for column in header])
     return buffer.getvalue()
+
+
+def write_split(path: Path, rows: list[tuple[object, object, str]]) -> Path:
+    """Write a prepared split file: (row, score, text) per review, as the prepare stage writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["row", "score", "text"])
+        writer.writerows(rows)
+    return path
 
 
 def tiny_review_rows(copies: int = 4) -> list[tuple[str, int]]:
@@ -149,7 +159,7 @@ def reproduced_tiny_project(tmp_path_factory) -> Path:
 
 def hinted_split(reviews: int, seed: int, vocab_size: int, max_length: int,
                  label_probabilities: list[float] | None = None) -> EncodedSplit:
-    """Encoded reviews of 1 to `max_length` tokens; 70% of each review's token ids hint at its label."""
+    """Return encoded reviews of 1 to `max_length` tokens, 70% of whose token ids hint at the label."""
     rng = np.random.default_rng(seed)
     if label_probabilities is None:
         labels = rng.integers(0, 5, size=reviews)

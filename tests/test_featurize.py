@@ -1,11 +1,9 @@
 """The featurize step: spaCy normalisation, a vocabulary from train only, encoded splits."""
 
-import csv
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
-from conftest import REPO_ROOT, load_params_file
+from conftest import REPO_ROOT, load_params_file, write_split
 
 from review_lstm.encoded import EncodedSplit
 from review_lstm.featurize import featurize, text_settings_from
@@ -63,14 +61,6 @@ def test_vocabulary_order_limits_and_unknown():
 
     assert vocabulary.tokens == [*SPECIAL_TOKENS, "bad", "great"]
     assert vocabulary.encode(["great", "ok"]) == [vocabulary.token_to_id["great"], UNKNOWN_ID]
-
-
-def write_split(path: Path, rows: list[tuple[int, int, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["row", "score", "text"])
-        writer.writerows(rows)
 
 
 def test_vocabulary_comes_from_train_split_only(tmp_path):

@@ -1,12 +1,11 @@
 """Streaming readers and writers: chunk boundaries, multi-line fields, bad rows, incremental outputs."""
 
-import csv
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, load_params_file, write_reviews_csv
+from conftest import REPO_ROOT, load_params_file, write_reviews_csv, write_split
 
 from review_lstm.data import DropLog, iter_reviews
 from review_lstm.encoded import EncodedSplit, EncodedSplitWriter, open_split_writer
@@ -20,15 +19,6 @@ FEATURIZE: FeaturizeParams = parse_section("featurize", {
     "remove_stop_words": True,
 })
 SPLITS = ("train", "validation", "test")
-
-
-def write_split(path: Path, rows: list[tuple[object, object, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["row", "score", "text"])
-        writer.writerows(rows)
-    return path
 
 
 MULTI_LINE_ROWS = [

@@ -100,7 +100,7 @@ def test_best_epoch_has_highest_validation_macro_f1():
     assert max(scores) > 0.3  # the token ids carry the label, so the model must learn something
 
 
-def test_ensemble_members_keep_their_own_best_epoch():
+def test_ensemble_members_keep_own_best_epochs():
     train_split, validation_split = synthetic_split(160, seed=3), synthetic_split(60, seed=4)
 
     params = dataclasses.replace(TRAIN, epochs=5, ensemble_size=3)

@@ -63,7 +63,7 @@ def evaluate(params: EvaluateParams, paths: EvaluatePaths) -> dict:
                "best_epoch": checkpoint["best_epoch"], "test_reviews": int(len(labels))}
     write_json(paths.metrics, metrics)
     _write_predictions(paths.predictions, test_split, predictions, probabilities)
-    # Checkpoints saved without it (by other callers of save_checkpoint) mark the best epoch alone.
+    # A checkpoint from another caller of save_checkpoint may lack member_best_epochs, so mark its best epoch only.
     plot_losses(checkpoint["history"], checkpoint.get("member_best_epochs", [checkpoint["best_epoch"]]),
                 paths.loss_plot)
     plot_confusion(confusion(labels, predictions), paths.confusion_plot)
